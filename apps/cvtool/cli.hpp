@@ -1,0 +1,60 @@
+#pragma once
+// What every task subcommand shares: the common flags, config loading with flag
+// overrides, logging set-up, and the per-run failure summary and exit code.
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "cvtool/core/config.hpp"
+#include "cvtool/core/source.hpp"
+
+namespace cvtool::cli {
+
+// Exit codes of the output contract.
+constexpr int kExitOk = 0;
+constexpr int kExitSomeFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct CommonOptions {
+  std::vector<std::string> inputs;
+  std::string config;
+  std::vector<std::string> sets;
+  std::string output_dir;
+  bool jsonl = false;
+  int threads = -1;
+  std::string device;
+  int batch = 0;
+  int vid_stride = 0;
+  bool quiet = false;
+  int verbose = 0;
+  std::string progress = "auto";
+  // Flag-driven overrides a task adds ("post.score_threshold=0.4"), applied after --set.
+  std::vector<std::string> flag_overrides;
+};
+
+void add_common_options(CLI::App* cmd, CommonOptions& opts);
+
+// Loads the task config (-c, or the bundled default) with --set and flag overrides.
+Json load_task_config(const std::string& task, const std::string& default_config, const CommonOptions& opts);
+
+void setup_logging(const CommonOptions& opts);
+
+// Expands the inputs; exits with a usage error when nothing was given.
+std::vector<InputItem> collect_inputs(const CommonOptions& opts);
+
+SourceOptions source_options(const Json& config);
+
+// Collects failures; prints each as one line on stderr when it happens and a summary
+// at the end. The exit code is 1 when anything failed.
+class RunReport {
+ public:
+  void success() { ++succeeded_; }
+  void failure(const std::string& message);
+  int finish(const std::string& what);
+
+ private:
+  std::size_t succeeded_ = 0;
+  std::vector<std::string> failures_;
+};
+
+}  // namespace cvtool::cli

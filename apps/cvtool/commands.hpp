@@ -1,0 +1,19 @@
+#pragma once
+// Each subcommand registers itself on the app and returns the action to run when
+// it is the one the user chose.
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace cvtool::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command register_detect(CLI::App& app);
+Command register_models(CLI::App& app);
+// Subcommands whose pipeline is not built yet: they say so and exit 2.
+std::vector<Command> register_pending(CLI::App& app);
+
+}  // namespace cvtool::cli

@@ -1,0 +1,46 @@
+#pragma once
+// A TorchScript model ready for inference. Includes LibTorch: only code that passes
+// tensors should include this header.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace cvtool {
+
+struct ModelOptions {
+  std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
+  std::string sha256;          // when set, the file must match before it is loaded
+};
+
+class Model {
+ public:
+  // Loads the file, puts it in eval mode on the device. Throws Error(Model) naming
+  // the path when the file is missing, not TorchScript, or fails its checksum.
+  Model(const std::filesystem::path& path, const ModelOptions& options);
+
+  // Runs forward under inference mode.
+  torch::IValue forward(std::vector<torch::IValue> inputs);
+  torch::IValue forward(const torch::Tensor& input);
+
+  const torch::Device& device() const { return device_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  torch::Device device_;
+  torch::jit::Module module_;
+};
+
+// "cpu" or "cuda[:i]"; Error(Config) when CUDA is asked for but not built in.
+torch::Device parse_device(const std::string& name);
+
+
+// Collects a model output into a flat list of tensors (a tensor, or a tuple/list of
+// tensors), or throws Error(Model) describing what was found.
+std::vector<torch::Tensor> output_tensors(const torch::IValue& output, const std::string& model);
+
+std::string describe_shape(const torch::Tensor& t);
+
+}  // namespace cvtool

@@ -1,0 +1,69 @@
+#include "cvtool/core/runtime.hpp"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <malloc.h>
+
+#include <ATen/Parallel.h>
+#include <filesystem>
+#include <opencv2/core.hpp>
+#include <thread>
+#include <torch/version.h>
+
+namespace cvtool {
+
+namespace {
+
+int blas_library_callback(struct dl_phdr_info* info, size_t, void* data) {
+  std::string name = info->dlpi_name ? info->dlpi_name : "";
+  if (name.find("libblas.so") != std::string::npos) {
+    *static_cast<std::string*>(data) = name;
+    return 1;
+  }
+  return 0;
+}
+
+std::string describe_blas() {
+  std::string loaded;
+  dl_iterate_phdr(blas_library_callback, &loaded);
+  if (loaded.empty()) return "no libblas.so loaded";
+  std::error_code ec;
+  std::string real = std::filesystem::canonical(loaded, ec).string();
+  if (ec) real = loaded;
+  using ConfigFn = char* (*)();
+  if (auto fn = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+    std::string variant = real.find("openmp") != std::string::npos    ? " (OpenMP)"
+                          : real.find("pthread") != std::string::npos ? " (pthreads)"
+                                                                      : "";
+    return std::string(fn()) + variant + " via " + real;
+  }
+  if (real.find("/blas/") != std::string::npos)
+    return "reference BLAS (slow: install libopenblas0-openmp) via " + real;
+  return real;
+}
+
+}  // namespace
+
+void configure_threads(int threads) {
+  int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  cv::setNumThreads(n);
+}
+
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 128 * 1024 * 1024);
+}
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.blas = describe_blas();
+  info.intra_op_threads = at::get_num_threads();
+  info.hardware_threads = int(std::thread::hardware_concurrency());
+  info.torch_version = TORCH_VERSION;
+  info.opencv_version = CV_VERSION;
+  return info;
+}
+
+}  // namespace cvtool
