@@ -69,3 +69,133 @@ TEST_CASE("a subcommand that is not built yet says so and exits 2") {
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("not available") != std::string::npos);
 }
+
+namespace {
+
+const std::string kOpencv = "/usr/share/doc/opencv-doc/examples/data/";
+const std::string kSkimage = "/usr/lib/python3/dist-packages/skimage/data/";
+
+std::vector<nlohmann::json> parse_jsonl(const std::string& out) {
+  std::vector<nlohmann::json> records;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));  // throws if not JSON
+  return records;
+}
+
+// The best detection of `label` in a record, or null.
+nlohmann::json best(const nlohmann::json& record, const std::string& label) {
+  nlohmann::json found;
+  for (const auto& d : record["detections"])
+    if (d["label"] == label && (found.is_null() || d["score"] > found["score"])) found = d;
+  return found;
+}
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::path(CVTOOL_BINARY_DIR) / "test-scratch" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("the default detector finds what a person sees in real photos") {
+  auto r = run("detect --jsonl " + kOpencv + "messi5.jpg " + kSkimage + "chelsea.png " + kSkimage + "coffee.png " +
+               kSkimage + "motorcycle_left.png " + kSkimage + "astronaut.png");
+  REQUIRE(r.exit_code == 0);
+  auto records = parse_jsonl(r.out);
+  REQUIRE(records.size() == 5);
+  CHECK(records[0]["source"] == kOpencv + "messi5.jpg");
+  CHECK(records[0]["width"] == 548);
+  // messi5.jpg: the player fills the middle of the frame; the ball is at his feet, lower right.
+  auto player = best(records[0], "person");
+  REQUIRE(!player.is_null());
+  CHECK(player["score"] > 0.5);
+  CHECK(player["box"][0] < 150);
+  CHECK(player["box"][2] > 400);
+  auto ball = best(records[0], "sports ball");
+  REQUIRE(!ball.is_null());
+  CHECK(ball["box"][0] > 300);
+  CHECK(ball["box"][1] > 250);
+  // One animal, one cup, one motorcycle, one astronaut, each the best-scored object.
+  for (auto [index, label] : std::vector<std::pair<int, std::string>>{{1, "cat"}, {2, "cup"}, {3, "motorcycle"}, {4, "person"}}) {
+    INFO(label);
+    auto d = best(records[index], label);
+    REQUIRE(!d.is_null());
+    CHECK(d["score"] > 0.4);
+    CHECK(records[index]["detections"][0]["label"] == label);
+  }
+  // The cat covers most of chelsea.png (451x300).
+  auto cat = best(records[1], "cat");
+  CHECK(cat["box"][2].get<double>() - cat["box"][0].get<double>() > 300);
+}
+
+TEST_CASE("a batch goes on past bad inputs, names each failure and exits 1") {
+  auto dir = fresh_dir("cli_bad_inputs");
+  std::ofstream(dir / "empty.jpg").close();
+  std::ofstream(dir / "notes.jpg") << "not an image\n";
+  auto r = run("detect --jsonl " + (dir / "empty.jpg").string() + " " + kSkimage + "coffee.png " +
+               kSkimage + "truncated.jpg " + (dir / "notes.jpg").string() + " " + (dir / "missing.png").string());
+  CHECK(r.exit_code == 1);
+  auto records = parse_jsonl(r.out);
+  REQUIRE(records.size() == 5);
+  CHECK(records[0]["error"] == (dir / "empty.jpg").string() + ": empty file");
+  CHECK(records[1]["detections"].size() >= 1);
+  CHECK(records[2]["error"].get<std::string>().find("truncated") != std::string::npos);
+  CHECK(records[3]["error"] == (dir / "notes.jpg").string() + ": not a decodable image");
+  CHECK(records[4]["error"] == (dir / "missing.png").string() + ": no such file");
+  CHECK(r.err.find("1 images done, 4 failed") != std::string::npos);
+}
+
+TEST_CASE("-o writes annotated images, COCO results and YOLO labels, with an empty file for nothing found") {
+  auto dir = fresh_dir("cli_detect_out");
+  auto r = run("detect -q --save-txt --classes cat -o " + dir.string() + " " + kSkimage + "chelsea.png " + kSkimage +
+               "coffee.png");
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::filesystem::file_size(dir / "chelsea.jpg") > 1000);
+  CHECK(std::filesystem::exists(dir / "coffee.jpg"));
+  std::ifstream cat_txt(dir / "labels" / "chelsea.txt"), cup_txt(dir / "labels" / "coffee.txt");
+  std::string cat_line;
+  REQUIRE(std::getline(cat_txt, cat_line));
+  CHECK(cat_line.rfind("15 ", 0) == 0);  // COCO class 15 is "cat"
+  CHECK(std::filesystem::file_size(dir / "labels" / "coffee.txt") == 0);
+  std::ifstream coco(dir / "predictions.coco.json");
+  auto results = nlohmann::json::parse(coco);
+  REQUIRE(results.size() >= 1);
+  CHECK(results[0]["image_id"] == "chelsea");
+  CHECK(results[0]["category_id"] == 15);
+  CHECK(results[0]["bbox"].size() == 4);
+}
+
+TEST_CASE("inputs from a list file and from stdin") {
+  auto dir = fresh_dir("cli_lists");
+  std::ofstream(dir / "list.txt") << kSkimage + "coffee.png\n" + kSkimage + "chelsea.png\n";
+  auto listed = parse_jsonl(run("detect --jsonl @" + (dir / "list.txt").string()).out);
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[1]["source"] == kSkimage + "chelsea.png");
+  auto piped = parse_jsonl(run("detect --jsonl - < " + (dir / "list.txt").string()).out);
+  REQUIRE(piped.size() == 2);
+  CHECK(piped[0]["source"] == kSkimage + "coffee.png");
+}
+
+TEST_CASE("detect on a video gives one record per kept frame") {
+  auto dir = fresh_dir("cli_video");
+  auto r = run("detect --jsonl --vid-stride 200 --classes person -o " + dir.string() + " " + kOpencv + "vtest.avi");
+  REQUIRE(r.exit_code == 0);
+  auto records = parse_jsonl(r.out);
+  REQUIRE(records.size() == 4);  // frames 0, 200, 400, 600 of 795
+  CHECK(records[3]["frame"] == 600);
+  for (const auto& rec : records) CHECK(rec["detections"].size() >= 2);  // a busy pedestrian street
+  CHECK(std::filesystem::file_size(dir / "vtest.avi") > 10000);
+}
+
+TEST_CASE("models lists the bundled configs") {
+  auto r = run("models --jsonl");
+  CHECK(r.exit_code == 0);
+  auto records = parse_jsonl(r.out);
+  bool found = false;
+  for (const auto& rec : records)
+    if (rec.value("family", "") == "centernet") found = rec["installed"] == true;
+  CHECK(found);
+}
