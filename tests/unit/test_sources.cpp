@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
@@ -132,4 +133,23 @@ TEST_CASE("video frames come with their index, every Nth with a stride") {  // v
     indices.push_back(next->frame.index);
   }
   CHECK(indices == std::vector<std::int64_t>{0, 100, 200, 300, 400, 500, 600, 700});
+}
+
+TEST_CASE("EXIF orientation is applied: a JPEG tagged 'rotate 90' decodes upright") {
+  // messi5.jpg (548x342) with an APP1 EXIF segment inserted after SOI saying orientation 6.
+  std::string jpeg = test::read_bytes(std::string(kOpencvData) + "messi5.jpg");
+  std::string tiff = std::string("MM\0\x2a\0\0\0\x08", 8) + std::string("\0\x01", 2) +
+                     std::string("\x01\x12\0\x03\0\0\0\x01\0\x06\0\0", 12) + std::string(4, '\0');
+  std::string payload = std::string("Exif\0\0", 6) + tiff;
+  std::size_t length = payload.size() + 2;
+  std::string app1 = std::string("\xFF\xE1", 2) + char(length >> 8) + char(length & 0xFF) + payload;
+  auto dir = test::scratch_dir("exif");
+  test::write_bytes(dir / "rotated.jpg", jpeg.substr(0, 2) + app1 + jpeg.substr(2));
+  cv::Mat upright = decode_image(std::string(kOpencvData) + "messi5.jpg");
+  cv::Mat rotated = decode_image(dir / "rotated.jpg");
+  CHECK(rotated.size() == cv::Size(342, 548));
+  // Orientation 6 means the stored image must be turned 90 degrees clockwise to display.
+  cv::Mat expected;
+  cv::rotate(upright, expected, cv::ROTATE_90_CLOCKWISE);
+  CHECK(cv::norm(rotated, expected, cv::NORM_INF) == 0);
 }
