@@ -20,6 +20,7 @@ void add_common_options(CLI::App* cmd, CommonOptions& opts) {
   cmd->add_option("--device", opts.device, "cpu or cuda[:i]");
   cmd->add_option("--batch", opts.batch, "Images per model call")->check(CLI::PositiveNumber);
   cmd->add_option("--vid-stride", opts.vid_stride, "Use every Nth video frame")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-frames", opts.max_frames, "Read at most N frames of each video")->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", opts.quiet, "Only warnings and errors on stderr");
   cmd->add_flag("-v,--verbose", opts.verbose, "More logging (-vv for debug)");
   cmd->add_option("--progress", opts.progress, "Progress bar: auto (on a terminal), on, off")
@@ -34,6 +35,7 @@ Json load_task_config(const std::string& task, const std::string& default_config
   if (!opts.device.empty()) sources.overrides.push_back("runtime.device=" + opts.device);
   if (opts.batch > 0) sources.overrides.push_back("runtime.batch=" + std::to_string(opts.batch));
   if (opts.vid_stride > 0) sources.overrides.push_back("input.vid_stride=" + std::to_string(opts.vid_stride));
+  if (opts.max_frames > 0) sources.overrides.push_back("input.max_frames=" + std::to_string(opts.max_frames));
   for (const auto& o : opts.flag_overrides) sources.overrides.push_back(o);
   Json config = load_config(sources, task_schema(task));
   if (config["task"] != task)
@@ -63,6 +65,7 @@ SourceOptions source_options(const Json& config) {
   if (config.contains("input")) {
     s.limits.max_pixels = config["input"]["max_pixels"].get<std::int64_t>();
     s.vid_stride = config["input"]["vid_stride"].get<int>();
+    s.max_video_frames = config["input"].value("max_frames", std::int64_t(0));
   }
   return s;
 }

@@ -25,6 +25,7 @@ struct CommonOptions {
   std::string device;
   int batch = 0;
   int vid_stride = 0;
+  long long max_frames = 0;
   bool quiet = false;
   int verbose = 0;
   std::string progress = "auto";

@@ -1,12 +1,14 @@
 // Runs the built binary the way users and scripts do and checks exit codes and output.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -198,4 +200,67 @@ TEST_CASE("models lists the bundled configs") {
   for (const auto& rec : records)
     if (rec.value("family", "") == "centernet") found = rec["installed"] == true;
   CHECK(found);
+}
+
+TEST_CASE("track follows the walkers of vtest.avi with stable identities") {
+  auto r = run("track --jsonl --max-frames 15 " + kOpencv + "vtest.avi");
+  REQUIRE(r.exit_code == 0);
+  auto records = parse_jsonl(r.out);
+  REQUIRE(records.size() == 15);
+  CHECK(records[0]["frame"] == 1);
+  // Frame 1: three people walk in the open (at x ~255, ~500 and ~640); nobody is
+  // occluded until after frame 15, so the same three identities hold throughout.
+  std::set<int> first;
+  for (const auto& t : records[0]["tracks"]) first.insert(t["id"].get<int>());
+  CHECK(first.size() == 3);
+  for (const auto& rec : records) {
+    std::set<int> ids;
+    for (const auto& t : rec["tracks"]) ids.insert(t["id"].get<int>());
+    INFO("frame " << rec["frame"]);
+    CHECK(std::includes(ids.begin(), ids.end(), first.begin(), first.end()));
+  }
+}
+
+TEST_CASE("track over public detections writes MOT files that eval track scores") {
+  auto dir = fresh_dir("cli_track_mot");
+  std::ofstream det(dir / "det.txt"), gt(dir / "gt.txt");
+  for (int f = 1; f <= 12; ++f) {
+    // Two walkers 200 px apart, 6 px a frame in opposite directions.
+    int a = 100 + 6 * f, b = 400 - 6 * f;
+    det << f << ",-1," << a << ",50,40,100,0.9\n" << f << ",-1," << b << ",60,40,100,0.8\n";
+    gt << f << ",1," << a << ",50,40,100,1\n" << f << ",2," << b << ",60,40,100,1\n";
+  }
+  det.close();
+  gt.close();
+  auto r = run("track -q --detections " + (dir / "det.txt").string() + " -o " + dir.string());
+  REQUIRE(r.exit_code == 0);
+  std::ifstream mot(dir / "det.mot.txt");
+  std::string line;
+  int lines = 0;
+  while (std::getline(mot, line)) ++lines;
+  CHECK(lines == 24);
+  auto eval = run("eval track --jsonl --gt " + (dir / "gt.txt").string() + " --pred " + (dir / "det.mot.txt").string());
+  REQUIRE(eval.exit_code == 0);
+  auto m = nlohmann::json::parse(eval.out);
+  CHECK(m["mota"] == 1.0);
+  CHECK(m["idf1"] == 1.0);
+  CHECK(m["id_switches"] == 0);
+  CHECK(m["mostly_tracked"] == 2);
+}
+
+TEST_CASE("eval detect scores cvtool's own COCO results against ground truth") {
+  auto dir = fresh_dir("cli_eval_detect");
+  auto r = run("detect -q --classes cat -o " + dir.string() + " " + kSkimage + "chelsea.png");
+  REQUIRE(r.exit_code == 0);
+  // Ground truth: the cat drawn by hand around the whole animal in chelsea.png (451x300).
+  std::ofstream(dir / "gt.json") << R"({"images": [{"id": 1, "file_name": "chelsea.png", "width": 451, "height": 300}],
+    "annotations": [{"id": 1, "image_id": 1, "category_id": 17, "bbox": [0, 0, 420, 300], "area": 126000, "iscrowd": 0}],
+    "categories": [{"id": 17, "name": "cat"}]})";
+  auto e = run("eval detect --jsonl --gt " + (dir / "gt.json").string() + " --pred " +
+               (dir / "predictions.coco.json").string() + " --labels " + std::string(CVTOOL_SOURCE_DIR) + "/models/coco80.txt");
+  REQUIRE(e.exit_code == 0);
+  auto records = parse_jsonl(e.out);
+  REQUIRE(!records.empty());
+  CHECK(records.back()["summary"] == true);
+  CHECK(records.back()["map50"] == 1.0);
 }

@@ -30,6 +30,10 @@ std::size_t FrameStream::item_count() const { return state_->items.size(); }
 std::optional<FrameOrFailure> FrameStream::next() {
   State& s = *state_;
   while (true) {
+    if (s.video.isOpened() && s.options.max_video_frames > 0 && s.video_frame >= s.options.max_video_frames) {
+      s.video.release();  // the rest of the video was not asked for
+      continue;
+    }
     if (s.video.isOpened()) {
       cv::Mat image;
       bool got = false;

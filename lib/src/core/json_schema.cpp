@@ -117,7 +117,8 @@ Json with_defaults(const Json& value, const Json& schema) {
       const Json& sub = p.value();
       bool is_section = sub.contains("properties");
       if (out.contains(p.key())) {
-        out[p.key()] = with_defaults(out[p.key()], sub);
+        // An explicit null is a value ("input_size": null: native size), not a missing key.
+        if (!out[p.key()].is_null()) out[p.key()] = with_defaults(out[p.key()], sub);
       } else if (sub.contains("default")) {
         out[p.key()] = with_defaults(sub["default"], sub);
       } else if (is_section) {

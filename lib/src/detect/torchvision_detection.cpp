@@ -2,6 +2,15 @@
 // list of 3xHxW RGB images in 0..1 and returns a list of dicts {boxes, labels, scores}
 // (or, when scripted, a tuple (losses, detections)). The model resizes internally and
 // returns boxes in the pixels of the image it was given.
+//
+// Those models call torchvision's own operators (torchvision::nms, roi_align), which
+// live in torchvision's C++ library, not in LibTorch: it is loaded on first use.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/model.hpp"
 #include "family.hpp"
@@ -9,6 +18,40 @@
 namespace cvtool {
 
 namespace {
+
+bool torchvision_ops_registered() {
+  return c10::Dispatcher::singleton().findSchema({"torchvision::nms", ""}).has_value();
+}
+
+// $CVTOOL_TORCHVISION_OPS, else a C++ install of torchvision (libtorchvision.so), else
+// the operator library of Python's torchvision (loaded by torch.ops.load_library
+// there; it needs no Python).
+std::vector<std::string> torchvision_ops_candidates() {
+  std::vector<std::string> paths;
+  if (const char* env = std::getenv("CVTOOL_TORCHVISION_OPS")) paths.push_back(env);
+  paths.push_back("libtorchvision.so");
+  for (const char* dir : {"/usr/lib/python3/dist-packages/torchvision", "/usr/local/lib/python3/dist-packages/torchvision"}) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("_C.", 0) == 0 && entry.path().extension() == ".so") paths.push_back(entry.path().string());
+    }
+  }
+  return paths;
+}
+
+void ensure_torchvision_ops() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (torchvision_ops_registered()) return;
+    for (const auto& path : torchvision_ops_candidates())
+      if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) && torchvision_ops_registered()) return;
+  });
+  if (!torchvision_ops_registered())
+    throw Error(ErrorKind::Model,
+                "family torchvision_detection needs torchvision's operators (torchvision::nms): install "
+                "python3-torchvision or set CVTOOL_TORCHVISION_OPS to torchvision's _C.so / libtorchvision.so");
+}
 
 c10::List<torch::IValue> detections_list(const torch::IValue& output, const std::string& model) {
   torch::IValue list = output;
@@ -35,6 +78,8 @@ torch::Tensor dict_tensor(const torch::IValue& entry, const char* key, const std
 
 class TorchvisionDetection : public DetectionFamily {
  public:
+  TorchvisionDetection() { ensure_torchvision_ops(); }
+
   std::vector<torch::IValue> make_inputs(const torch::Tensor& batch) override {
     c10::List<torch::Tensor> images;
     for (const auto& image : batch.unbind(0)) images.push_back(image);

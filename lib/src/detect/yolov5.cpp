@@ -32,6 +32,9 @@ class YoloV5 : public DetectionFamily {
       torch::Tensor class_scores = rows.slice(1, 5) * rows.slice(1, 4, 5);
       auto [best, cls] = class_scores.max(1);
       torch::Tensor keep = (best >= params.score_threshold).nonzero().squeeze(1);
+      // At most post.top_k candidates go on to NMS, still in anchor order.
+      if (keep.size(0) > params.top_k)
+        keep = std::get<0>(keep.index_select(0, std::get<1>(best.index_select(0, keep).topk(params.top_k))).sort());
       auto b = rows.accessor<float, 2>();
       auto score = best.accessor<float, 1>();
       auto klass = cls.accessor<int64_t, 1>();

@@ -29,6 +29,9 @@ class YoloV8 : public DetectionFamily {
       torch::Tensor rows = t[n];  // (4 + C) x A
       auto [best, cls] = rows.slice(0, 4).max(0);
       torch::Tensor keep = (best >= params.score_threshold).nonzero().squeeze(1);
+      // At most post.top_k candidates go on to NMS, still in anchor order.
+      if (keep.size(0) > params.top_k)
+        keep = std::get<0>(keep.index_select(0, std::get<1>(best.index_select(0, keep).topk(params.top_k))).sort());
       auto b = rows.accessor<float, 2>();
       auto score = best.accessor<float, 1>();
       auto klass = cls.accessor<int64_t, 1>();

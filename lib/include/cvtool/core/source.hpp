@@ -63,6 +63,7 @@ struct FrameOrFailure {
 struct SourceOptions {
   DecodeLimits limits;
   int vid_stride = 1;  // keep every Nth video frame
+  std::int64_t max_video_frames = 0;  // stop each video after this many frames; 0: all
 };
 
 // Walks the items in order and yields frames (one per image, every vid_stride-th per

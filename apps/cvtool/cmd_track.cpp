@@ -1,0 +1,206 @@
+// `cvtool track`: multi-object tracking by detection over videos (or a sorted image
+// sequence), or over a MOTChallenge det.txt file of public detections.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <map>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "cvtool/core/error.hpp"
+#include "cvtool/core/progress.hpp"
+#include "cvtool/core/runtime.hpp"
+#include "cvtool/core/sink.hpp"
+#include "cvtool/core/video_sink.hpp"
+#include "cvtool/detect/detector.hpp"
+#include "cvtool/track/byte_tracker.hpp"
+#include "cvtool/track/draw_tracks.hpp"
+#include "cvtool/track/mot_format.hpp"
+
+namespace cvtool::cli {
+
+namespace {
+
+struct TrackOptions {
+  CommonOptions common;
+  std::string detections;  // MOT det.txt instead of running the detector
+  std::string classes;
+};
+
+TrackerParams tracker_params(const Json& t) {
+  TrackerParams p;
+  p.high_threshold = t["high_threshold"].get<float>();
+  p.low_threshold = t["low_threshold"].get<float>();
+  p.new_track_threshold = t["new_track_threshold"].get<float>();
+  p.match_iou = t["match_iou"].get<float>();
+  p.second_match_iou = t["second_match_iou"].get<float>();
+  p.unconfirmed_match_iou = t["unconfirmed_match_iou"].get<float>();
+  p.min_hits = t["min_hits"].get<int>();
+  p.track_buffer = t["track_buffer"].get<int>();
+  p.min_box_area = t["min_box_area"].get<float>();
+  return p;
+}
+
+// One tracked sequence: tracker state, outputs, and per-track summaries.
+class Sequence {
+ public:
+  Sequence(const std::string& source, const Json& config, const TrackOptions& opts, OutputNamer& namer, JsonlWriter& jsonl)
+      : source_(source), opts_(opts), namer_(namer), jsonl_(jsonl), tracker_(tracker_params(config["tracker"])),
+        drawer_(config["output"]["trail"].get<int>()) {
+    bool out = !opts.common.output_dir.empty();
+    save_video_ = out && config["output"]["save_video"].get<bool>();
+    mot_ = out && config["output"]["mot_txt"].get<bool>();
+  }
+
+  // `frame_number` is 1-based as in MOTChallenge.
+  void step(int frame_number, const cv::Mat& image, const std::vector<Detection>& dets) {
+    auto tracks = tracker_.update(dets);
+    Json list = Json::array();
+    for (const auto& t : tracks) {
+      list.push_back({{"id", t.id}, {"label", t.label}, {"score", std::round(t.score * 1e4) / 1e4},
+                      {"box", {std::round(t.box[0] * 100) / 100, std::round(t.box[1] * 100) / 100,
+                               std::round(t.box[2] * 100) / 100, std::round(t.box[3] * 100) / 100}}});
+      mot_text_ += mot_line({frame_number, t.id, t.box, t.score});
+      auto& s = summary_[t.id];
+      if (s.is_null()) s = {{"id", t.id}, {"label", t.label}, {"first_frame", frame_number}, {"frames", 0}};
+      s["last_frame"] = frame_number;
+      s["frames"] = s["frames"].get<int>() + 1;
+    }
+    if (opts_.common.jsonl) jsonl_.write({{"source", source_}, {"frame", frame_number}, {"tracks", list}});
+    if (save_video_ && !image.empty()) {
+      if (!video_) video_ = std::make_unique<VideoSink>(namer_.path_for(source_, ".avi"), video_fps(source_));
+      video_->write(drawer_.draw(image, tracks));
+    }
+  }
+
+  void finish() {
+    if (video_) video_->finish();
+    if (mot_) write_file_atomic(namer_.path_for(source_, ".mot.txt"), mot_text_);
+    Json tracks = Json::array();
+    for (auto& [id, s] : summary_) tracks.push_back(s);
+    if (!opts_.common.output_dir.empty())
+      write_file_atomic(namer_.path_for(source_, ".tracks.json"), tracks.dump(1) + "\n");
+    spdlog::info("{}: {} frames, {} tracks", source_, tracker_.frame(), summary_.size());
+  }
+
+ private:
+  std::string source_;
+  const TrackOptions& opts_;
+  OutputNamer& namer_;
+  JsonlWriter& jsonl_;
+  ByteTracker tracker_;
+  TrackDrawer drawer_;
+  bool save_video_ = false, mot_ = false;
+  std::unique_ptr<VideoSink> video_;
+  std::string mot_text_;
+  std::map<int, Json> summary_;
+};
+
+std::vector<Detection> detections_from_rows(const std::vector<MotRow>& rows) {
+  std::vector<Detection> dets;
+  for (const auto& r : rows) {
+    Detection d;
+    d.box = r.box;
+    d.score = r.score;
+    d.label = "object";
+    dets.push_back(d);
+  }
+  return dets;
+}
+
+int run_track(TrackOptions& opts) {
+  setup_logging(opts.common);
+  if (!opts.classes.empty()) {
+    Json list = Json::array();
+    std::stringstream ss(opts.classes);
+    std::string name;
+    while (std::getline(ss, name, ',')) list.push_back(name);
+    opts.common.flag_overrides.push_back("detector.classes=" + list.dump());
+  }
+  Json config = load_task_config("track", "track-bytetrack.json", opts.common);
+  configure_threads(config["runtime"]["threads"].get<int>());
+  OutputNamer namer(opts.common.output_dir);
+  JsonlWriter jsonl(std::cout);
+  RunReport report;
+
+  if (!opts.detections.empty()) {
+    // Public detections: association alone, frames from the video when one is given.
+    auto by_frame = rows_by_frame(read_mot(opts.detections));
+    int last = by_frame.empty() ? 0 : by_frame.rbegin()->first;
+    std::string source = opts.common.inputs.empty() ? opts.detections : opts.common.inputs[0];
+    Sequence seq(source, config, opts, namer, jsonl);
+    std::unique_ptr<FrameStream> frames;
+    if (!opts.common.inputs.empty()) frames = std::make_unique<FrameStream>(collect_inputs(opts.common), SourceOptions{});
+    for (int f = 1; f <= last; ++f) {
+      cv::Mat image;
+      if (frames) {
+        auto next = frames->next();
+        if (next && next->ok()) image = next->frame.image;
+      }
+      seq.step(f, image, by_frame.count(f) ? detections_from_rows(by_frame[f]) : std::vector<Detection>{});
+      report.success();
+    }
+    seq.finish();
+    return report.finish("frames");
+  }
+
+  ConfigSources detect_sources{config["detector"]["config"].get<std::string>(), {}};
+  detect_sources.overrides.push_back("post.score_threshold=" + config["detector"]["score_threshold"].dump());
+  detect_sources.overrides.push_back("post.classes=" + config["detector"]["classes"].dump());
+  detect_sources.overrides.push_back("runtime.threads=" + config["runtime"]["threads"].dump());
+  detect_sources.overrides.push_back("runtime.device=" + config["runtime"]["device"].get<std::string>());
+  Json detect_config = load_config(detect_sources, task_schema("detect"));
+  auto items = collect_inputs(opts.common);
+  for (const auto& item : items) namer.protect_input(item.path);
+  Detector detector(detect_config);
+  FrameStream stream(items, source_options(config));
+  Progress progress(0, parse_progress_mode(opts.common.progress));
+  std::unique_ptr<Sequence> seq;
+  std::string current, first_still;
+  int still_index = 0;
+  while (auto next = stream.next()) {
+    if (!next->ok()) {
+      report.failure(next->error);
+      continue;
+    }
+    Frame& frame = next->frame;
+    // A video is a sequence; still images together form one, named after the first.
+    if (frame.index < 0 && first_still.empty()) first_still = frame.source;
+    std::string key = frame.index >= 0 ? frame.source : first_still;
+    if (!seq || key != current) {
+      if (seq) seq->finish();
+      current = key;
+      still_index = 0;
+      seq = std::make_unique<Sequence>(key, config, opts, namer, jsonl);
+    }
+    int number = frame.index >= 0 ? int(frame.index) + 1 : ++still_index;
+    try {
+      seq->step(number, frame.image, detector.detect({frame.image})[0]);
+      report.success();
+    } catch (const Error& e) {
+      report.failure(frame.source + ": " + e.what());
+    }
+    progress.step(false);
+  }
+  if (seq) seq->finish();
+  progress.finish();
+  return report.finish("frames");
+}
+
+}  // namespace
+
+Command register_track(CLI::App& app) {
+  auto opts = std::make_shared<TrackOptions>();
+  CLI::App* cmd = app.add_subcommand("track", "Track objects through videos (ByteTrack-style multi-object tracking)");
+  add_common_options(cmd, opts->common);
+  cmd->add_option("--detections", opts->detections, "MOTChallenge det.txt: track these detections instead of detecting");
+  cmd->add_option("--classes", opts->classes, "Classes to track (names, comma-separated; default person)");
+  cmd->footer(
+      "\nExamples:\n"
+      "  cvtool track /usr/share/doc/opencv-doc/examples/data/vtest.avi -o out/\n"
+      "  cvtool track street.mp4 --classes person,car --jsonl > tracks.jsonl\n"
+      "  cvtool track --detections MOT17-02/det/det.txt -o out/\n");
+  return {cmd, [opts] { return run_track(*opts); }};
+}
+
+}  // namespace cvtool::cli
