@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app.footer("\nRun 'cvtool COMMAND --help' for a command's options.");
 
   std::vector<Command> commands = {register_detect(app), register_models(app)};
+  commands.push_back(register_ocr(app));
   commands.push_back(register_track(app));
   commands.push_back(register_eval(app));
   commands.push_back(register_bench(app));
