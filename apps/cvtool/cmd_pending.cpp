@@ -8,7 +8,6 @@ namespace cvtool::cli {
 
 std::vector<Command> register_pending(CLI::App& app) {
   const std::vector<std::pair<std::string, std::string>> pending = {
-      {"segment", "Semantic, person and instance segmentation (not built yet)"},
       {"embed", "Image embeddings (not built yet)"},
       {"search", "Similarity search over embeddings (not built yet)"},
   };

@@ -15,6 +15,7 @@ Command register_detect(CLI::App& app);
 Command register_models(CLI::App& app);
 Command register_track(CLI::App& app);
 Command register_ocr(CLI::App& app);
+Command register_segment(CLI::App& app);
 Command register_eval(CLI::App& app);
 Command register_bench(CLI::App& app);
 // Subcommands whose pipeline is not built yet: they say so and exit 2.

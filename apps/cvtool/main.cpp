@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands = {register_detect(app), register_models(app)};
   commands.push_back(register_ocr(app));
+  commands.push_back(register_segment(app));
   commands.push_back(register_track(app));
   commands.push_back(register_eval(app));
   commands.push_back(register_bench(app));
