@@ -2,6 +2,8 @@
 // heatmap N x h x w x C (already sigmoid) and box distances N x h x w x 4 (left, top,
 // right, bottom, already in input pixels), both NHWC. Peaks are heatmap points equal
 // to their 3x3 neighbourhood maximum.
+#include <algorithm>
+
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/model.hpp"
 #include "family.hpp"
@@ -32,28 +34,48 @@ class CenterNet : public DetectionFamily {
   std::vector<std::vector<Detection>> decode(const torch::IValue& output, int64_t batch, cv::Size input_size,
                                              const DecodeParams& params) override {
     auto t = output_tensors(output, "centernet");
-    torch::Tensor heat = t[0].to(torch::kCPU, torch::kFloat32).permute({0, 3, 1, 2}).contiguous();  // N C h w
-    torch::Tensor wh = t[1].to(torch::kCPU, torch::kFloat32).contiguous();                           // N h w 4
-    const int64_t classes = heat.size(1), h = heat.size(2), w = heat.size(3);
+    torch::Tensor heat = t[0].to(torch::kCPU, torch::kFloat32).contiguous();  // N h w C
+    torch::Tensor wh = t[1].to(torch::kCPU, torch::kFloat32).contiguous();    // N h w 4
+    const int64_t h = heat.size(1), w = heat.size(2), classes = heat.size(3);
     const float stride_x = float(input_size.width) / float(w), stride_y = float(input_size.height) / float(h);
-    torch::Tensor pooled = torch::max_pool2d(heat, {3, 3}, {1, 1}, {1, 1});
-    torch::Tensor peaks = heat * (pooled == heat);
-    const int64_t k = std::min<int64_t>(params.top_k, classes * h * w);
-    auto [scores, indices] = peaks.reshape({batch, -1}).topk(k, 1);
     std::vector<std::vector<Detection>> out(batch);
     for (int64_t n = 0; n < batch; ++n) {
-      torch::Tensor scores_n = scores[n], indices_n = indices[n], wh_n = wh[n];
-      auto s = scores_n.accessor<float, 1>();
-      auto idx = indices_n.accessor<int64_t, 1>();
-      auto box = wh_n.accessor<float, 3>();
-      for (int64_t i = 0; i < k; ++i) {
-        if (s[i] < params.score_threshold) break;  // topk is sorted
-        int64_t c = idx[i] / (h * w), y = (idx[i] / w) % h, x = idx[i] % w;
+      const float* hm = heat[n].data_ptr<float>();
+      const float* box = wh[n].data_ptr<float>();
+      auto at = [&](int64_t y, int64_t x, int64_t c) { return hm[(y * w + x) * classes + c]; };
+      // Only points above the threshold can be reported, so the 3x3 peak test (a
+      // max-pool equality) runs on those few instead of pooling the whole map.
+      struct Peak {
+        float score;
+        int64_t index;
+      };
+      std::vector<Peak> peaks;
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          for (int64_t c = 0; c < classes; ++c) {
+            float v = at(y, x, c);
+            if (v < params.score_threshold) continue;
+            bool is_peak = true;
+            for (int64_t dy = -1; dy <= 1 && is_peak; ++dy)
+              for (int64_t dx = -1; dx <= 1 && is_peak; ++dx) {
+                int64_t yy = y + dy, xx = x + dx;
+                if (yy >= 0 && yy < h && xx >= 0 && xx < w && at(yy, xx, c) > v) is_peak = false;
+              }
+            if (is_peak) peaks.push_back({v, (y * w + x) * classes + c});
+          }
+        }
+      }
+      // Best first; equal scores keep map order so results are deterministic.
+      std::stable_sort(peaks.begin(), peaks.end(), [](const Peak& a, const Peak& b) { return a.score > b.score; });
+      if (int64_t(peaks.size()) > params.top_k) peaks.resize(std::size_t(params.top_k));
+      for (const Peak& p : peaks) {
+        int64_t c = p.index % classes, x = (p.index / classes) % w, y = p.index / (classes * w);
+        const float* b = box + (y * w + x) * 4;
         float cx = x * stride_x, cy = y * stride_y;
         Detection d;
         d.class_id = int(c);
-        d.score = s[i];
-        d.box = {cx - box[y][x][0], cy - box[y][x][1], cx + box[y][x][2], cy + box[y][x][3]};
+        d.score = p.score;
+        d.box = {cx - b[0], cy - b[1], cx + b[2], cy + b[3]};
         out[n].push_back(d);
       }
     }
