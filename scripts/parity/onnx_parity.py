@@ -38,6 +38,8 @@ MODELS = {
     "rec": "ch_PP-OCRv4_rec_infer",
     "cls": "ch_ppocr_mobile_v2.0_cls_infer",
 }
+# The names scripts/fetch-models.sh gives the same models under models/.
+ZOO_NAMES = {"det": "ppocrv4-det", "rec": "ppocrv4-rec", "cls": "ppocr-cls"}
 
 # Photos with text or structure; missing ones are skipped.
 DET_IMAGES = [f"{OPENCV_TEXT}/scenetext01.jpg", f"{OPENCV_DATA}/messi5.jpg",
@@ -141,7 +143,7 @@ def ctc_greedy(probs, keys):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models-dir", required=True, help="directory with the PP-OCR .onnx files")
-    ap.add_argument("--converted-dir", required=True, help="directory with <stem>.pt files")
+    ap.add_argument("--converted-dir", required=True, help="directory with <onnx stem>.pt files or the zoo names (ppocrv4-det.pt, ...)")
     ap.add_argument("--node-modules", default=os.path.expanduser("~/.cache/cvtool/node/node_modules"))
     ap.add_argument("--tolerance", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
@@ -173,6 +175,8 @@ def main():
         print(f"{'model':5} {'input':>16} {'max abs diff':>13}  note")
         for key in selected:
             pt_path = os.path.join(args.converted_dir, MODELS[key] + ".pt")
+            if not os.path.exists(pt_path):
+                pt_path = os.path.join(args.converted_dir, ZOO_NAMES[key] + ".pt")
             module = torch.jit.load(pt_path).eval()
             model_worst = 0.0
             for i, x in enumerate(cases[key]):
