@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/progress.hpp"
 #include "cvtool/core/runtime.hpp"
 
 namespace cvtool::cli {
@@ -68,6 +69,34 @@ SourceOptions source_options(const Json& config) {
     s.max_video_frames = config["input"].value("max_frames", std::int64_t(0));
   }
   return s;
+}
+
+std::string for_each_batch(const std::vector<InputItem>& items, const Json& config, const CommonOptions& opts,
+                           std::size_t batch, const std::function<void(std::vector<Frame>&)>& process,
+                           const std::function<void(const std::string&, const std::string&)>& fail) {
+  FrameStream stream(items, source_options(config));
+  bool has_video = std::any_of(items.begin(), items.end(), [](const InputItem& i) { return i.kind == InputKind::Video; });
+  Progress progress(has_video ? 0 : items.size(), parse_progress_mode(opts.progress));
+  std::vector<Frame> pending;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    process(pending);
+    for (std::size_t i = 0; i < pending.size(); ++i) progress.step(false);
+    pending.clear();
+  };
+  while (auto next = stream.next()) {
+    if (!next->ok()) {
+      flush();
+      fail(next->frame.source, next->error);
+      progress.step(true);
+      continue;
+    }
+    pending.push_back(std::move(next->frame));
+    if (pending.size() >= std::max<std::size_t>(1, batch)) flush();
+  }
+  flush();
+  progress.finish();
+  return has_video ? "frames" : "images";
 }
 
 void RunReport::failure(const std::string& message) {

@@ -2,6 +2,7 @@
 // What every task subcommand shares: the common flags, config loading with flag
 // overrides, logging set-up, and the per-run failure summary and exit code.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ void setup_logging(const CommonOptions& opts);
 std::vector<InputItem> collect_inputs(const CommonOptions& opts);
 
 SourceOptions source_options(const Json& config);
+
+// Decodes every input and hands the frames to `process` in batches of up to `batch`,
+// and bad inputs to `fail`; a failure first flushes the pending batch, so results come
+// out in input order. Draws the progress bar. Returns "frames" when an input was a
+// video, else "images" (the unit the run summary counts).
+std::string for_each_batch(const std::vector<InputItem>& items, const Json& config, const CommonOptions& opts,
+                           std::size_t batch, const std::function<void(std::vector<Frame>&)>& process,
+                           const std::function<void(const std::string&, const std::string&)>& fail);
 
 // Collects failures; prints each as one line on stderr when it happens and a summary
 // at the end. The exit code is 1 when anything failed.

@@ -177,31 +177,12 @@ int run_detect(DetectOptions& opts) {
   spdlog::debug("model {} on {} thread(s)", config["model"]["path"].get<std::string>(), runtime_info().intra_op_threads);
 
   DetectRun run(opts, config, detector, items);
-  FrameStream stream(items, source_options(config));
-  bool has_video = std::any_of(items.begin(), items.end(), [](const InputItem& i) { return i.kind == InputKind::Video; });
-  Progress progress(has_video ? 0 : items.size(), parse_progress_mode(opts.common.progress));
-  const std::size_t batch = std::size_t(config["runtime"]["batch"].get<int>());
-  std::vector<Frame> pending;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    run.process(pending);
-    for (std::size_t i = 0; i < pending.size(); ++i) progress.step(false);
-    pending.clear();
-  };
-  while (auto next = stream.next()) {
-    if (!next->ok()) {
-      flush();  // keep output order equal to input order
-      run.fail(next->frame.source, next->error);
-      progress.step(true);
-      continue;
-    }
-    pending.push_back(std::move(next->frame));
-    if (pending.size() >= batch) flush();
-  }
-  flush();
-  progress.finish();
+  std::string unit = for_each_batch(
+      items, config, opts.common, std::size_t(config["runtime"]["batch"].get<int>()),
+      [&](std::vector<Frame>& frames) { run.process(frames); },
+      [&](const std::string& source, const std::string& error) { run.fail(source, error); });
   run.finish();
-  return run.report.finish(has_video ? "frames" : "images");
+  return run.report.finish(unit);
 }
 
 }  // namespace

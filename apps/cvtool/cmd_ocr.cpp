@@ -127,22 +127,12 @@ int run_ocr(OcrOptions& opts) {
                 config["rec"]["model"].get<std::string>(), runtime_info().intra_op_threads);
 
   OcrRun run(opts, config, engine, items);
-  FrameStream stream(items, source_options(config));
-  bool has_video = std::any_of(items.begin(), items.end(),
-                               [](const InputItem& i) { return i.kind == InputKind::Video; });
-  Progress progress(has_video ? 0 : items.size(), parse_progress_mode(opts.common.progress));
-  while (auto next = stream.next()) {
-    if (!next->ok()) {
-      run.fail(next->frame.source, next->error);
-      progress.step(true);
-      continue;
-    }
-    run.process(next->frame);
-    progress.step(false);
-  }
-  progress.finish();
+  // Images run one at a time: each has its own detector input size.
+  std::string unit = for_each_batch(
+      items, config, opts.common, 1, [&](std::vector<Frame>& frames) { run.process(frames[0]); },
+      [&](const std::string& source, const std::string& error) { run.fail(source, error); });
   if (!opts.common.output_dir.empty()) spdlog::info("results in {}", opts.common.output_dir);
-  return run.report.finish(has_video ? "frames" : "images");
+  return run.report.finish(unit);
 }
 
 }  // namespace

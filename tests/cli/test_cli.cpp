@@ -11,30 +11,12 @@
 #include <set>
 #include <sstream>
 
+#include "run_binary.hpp"
+
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-RunResult run(const std::string& args) {
-  auto dir = std::filesystem::path(CVTOOL_BINARY_DIR) / "test-scratch" / "cli";
-  std::filesystem::create_directories(dir);
-  auto err_path = dir / "stderr.txt";
-  std::string cmd = std::string(CVTOOL_BINARY) + " " + args + " 2>" + err_path.string();
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
+using cvtool::test::RunResult;
+RunResult run(const std::string& args) { return cvtool::test::run_cvtool(args, "cli"); }
 
 }  // namespace
 

@@ -12,33 +12,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "run_binary.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 const std::string kOpencv = "/usr/share/doc/opencv-doc/examples/data/";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-RunResult run(const std::string& args) {
-  auto dir = fs::path(CVTOOL_BINARY_DIR) / "test-scratch" / "cli-ocr";
-  fs::create_directories(dir);
-  auto err_path = dir / "stderr.txt";
-  RunResult r;
-  FILE* pipe =
-      popen((std::string(CVTOOL_BINARY) + " " + args + " 2>" + err_path.string()).c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
+using cvtool::test::RunResult;
+RunResult run(const std::string& args) { return cvtool::test::run_cvtool(args, "cli-ocr"); }
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

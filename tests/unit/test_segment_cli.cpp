@@ -10,32 +10,14 @@
 #include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
+#include "../cli/run_binary.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-RunResult run(const std::string& args) {
-  auto dir = fs::path(CVTOOL_BINARY_DIR) / "test-scratch" / "segment-cli";
-  fs::create_directories(dir);
-  auto err_path = dir / "stderr.txt";
-  std::string cmd = std::string(CVTOOL_BINARY) + " " + args + " 2>" + err_path.string();
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe);
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
+using cvtool::test::RunResult;
+RunResult run(const std::string& args) { return cvtool::test::run_cvtool(args, "segment-cli"); }
 
 std::vector<nlohmann::json> jsonl(const std::string& out) {
   std::vector<nlohmann::json> records;

@@ -13,6 +13,16 @@ Layout parse_layout(const std::string& name) {
   throw Error(ErrorKind::Config, "layout '" + name + "': expected nchw or nhwc");
 }
 
+Normalization normalization_from_config(const nlohmann::json& m) {
+  Normalization n;
+  n.rgb = m["color"] == "rgb";
+  n.scale = m["scale"].get<double>();
+  n.mean = m["mean"].get<std::array<double, 3>>();
+  n.std = m["std"].get<std::array<double, 3>>();
+  n.layout = parse_layout(m["layout"].get<std::string>());
+  return n;
+}
+
 torch::Tensor images_to_tensor(const std::vector<cv::Mat>& images_bgr, const Normalization& norm) {
   if (images_bgr.empty()) throw Error(ErrorKind::Internal, "images_to_tensor: empty batch");
   const cv::Size size = images_bgr[0].size();

@@ -17,16 +17,6 @@ double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
 
-Normalization normalization_from(const nlohmann::json& m) {
-  Normalization n;
-  n.rgb = m["color"] == "rgb";
-  n.scale = m["scale"].get<double>();
-  n.mean = m["mean"].get<std::array<double, 3>>();
-  n.std = m["std"].get<std::array<double, 3>>();
-  n.layout = parse_layout(m["layout"].get<std::string>());
-  return n;
-}
-
 }  // namespace
 
 struct Detector::Impl {
@@ -58,7 +48,7 @@ Detector::Detector(const nlohmann::json& config) : impl_(std::make_unique<Impl>(
   auto it = table.find(d.family_name);
   if (it == table.end()) throw Error(ErrorKind::Config, "model.family: unknown detection family '" + d.family_name + "'");
   d.family = it->second();
-  d.norm = normalization_from(m);
+  d.norm = normalization_from_config(m);
   d.resize_mode = parse_resize_mode(m["resize"].get<std::string>());
   if (!m["input_size"].is_null()) d.input_size = cv::Size(m["input_size"][0].get<int>(), m["input_size"][1].get<int>());
   double pad = m["pad_value"].get<double>();

@@ -21,16 +21,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-Normalization normalization_from(const nlohmann::json& m) {
-  Normalization n;
-  n.rgb = m["color"] == "rgb";
-  n.scale = m["scale"].get<double>();
-  n.mean = m["mean"].get<std::array<double, 3>>();
-  n.std = m["std"].get<std::array<double, 3>>();
-  n.layout = parse_layout(m["layout"].get<std::string>());
-  return n;
-}
-
 // "fit": PaddleOCR's DB resize. The longer side is limited to max_side (never
 // enlarged), then each side is rounded to the nearest multiple (half up), at least one
 // multiple. The image is stretched to that size, so the aspect ratio moves by at most
@@ -83,7 +73,7 @@ Segmenter::Segmenter(const nlohmann::json& config) : impl_(std::make_unique<Impl
   if (it == table.end()) throw Error(ErrorKind::Config, "model.family: unknown segmentation family '" + family_name + "'");
   d.family = it->second();
   d.model_path = m["path"].get<std::string>();
-  d.norm = normalization_from(m);
+  d.norm = normalization_from_config(m);
   d.resize = m["resize"].get<std::string>();
   if (!m["input_size"].is_null()) d.input_size = cv::Size(m["input_size"][0].get<int>(), m["input_size"][1].get<int>());
   d.max_side = m["max_side"].get<int>();

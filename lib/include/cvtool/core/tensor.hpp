@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <torch/types.h>
 
@@ -19,6 +20,9 @@ struct Normalization {
   std::array<double, 3> std{1, 1, 1};
   Layout layout = Layout::NCHW;
 };
+
+// Reads color, scale, mean, std and layout from a validated config's "model" section.
+Normalization normalization_from_config(const nlohmann::json& model);
 
 // Stacks same-size 8-bit BGR images into one float tensor, converting colour order,
 // scale, mean/std and layout. Throws Error(Internal) on mixed sizes.
