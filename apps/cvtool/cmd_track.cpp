@@ -16,6 +16,7 @@
 #include "cvtool/track/byte_tracker.hpp"
 #include "cvtool/track/draw_tracks.hpp"
 #include "cvtool/track/mot_format.hpp"
+#include "cvtool/track/single_object_tracker.hpp"
 
 namespace cvtool::cli {
 
@@ -24,6 +25,8 @@ namespace {
 struct TrackOptions {
   CommonOptions common;
   std::string detections;  // MOT det.txt instead of running the detector
+  std::string init;        // single-object mode: the box on the first frame
+  std::string method = "csrt";
   std::string classes;
 };
 
@@ -57,9 +60,9 @@ class Sequence {
     auto tracks = tracker_.update(dets);
     Json list = Json::array();
     for (const auto& t : tracks) {
-      list.push_back({{"id", t.id}, {"label", t.label}, {"score", std::round(t.score * 1e4) / 1e4},
-                      {"box", {std::round(t.box[0] * 100) / 100, std::round(t.box[1] * 100) / 100,
-                               std::round(t.box[2] * 100) / 100, std::round(t.box[3] * 100) / 100}}});
+      auto r2 = [](float v) { return std::round(double(v) * 100) / 100; };
+      list.push_back({{"id", t.id}, {"label", t.label}, {"score", std::round(double(t.score) * 1e4) / 1e4},
+                      {"box", {r2(t.box[0]), r2(t.box[1]), r2(t.box[2]), r2(t.box[3])}}});
       mot_text_ += mot_line({frame_number, t.id, t.box, t.score});
       auto& s = summary_[t.id];
       if (s.is_null()) s = {{"id", t.id}, {"label", t.label}, {"first_frame", frame_number}, {"frames", 0}};
@@ -108,6 +111,75 @@ std::vector<Detection> detections_from_rows(const std::vector<MotRow>& rows) {
   return dets;
 }
 
+// One object from a box on the first frame of each video: JSONL per frame with the
+// state (tracking, lost, recovered), MOT rows while tracked, and an annotated video.
+int run_single_object(const TrackOptions& opts, const Json& config) {
+  cv::Rect2d init = parse_box(opts.init);
+  auto items = collect_inputs(opts.common);
+  OutputNamer namer(opts.common.output_dir);
+  for (const auto& item : items) namer.protect_input(item.path);
+  JsonlWriter jsonl(std::cout);
+  RunReport report;
+  FrameStream stream(items, source_options(config));
+  std::unique_ptr<SingleObjectTracker> tracker;
+  std::unique_ptr<VideoSink> video;
+  std::string current, mot_text;
+  int lost = 0, recovered = 0;
+  TrackState previous = TrackState::Tracking;
+  auto finish_sequence = [&] {
+    if (current.empty()) return;
+    if (video) video->finish();
+    video.reset();
+    if (!opts.common.output_dir.empty()) write_file_atomic(namer.path_for(current, ".mot.txt"), mot_text);
+    spdlog::info("{}: lost {} time(s), recovered {} time(s)", current, lost, recovered);
+    mot_text.clear();
+    lost = recovered = 0;
+    previous = TrackState::Tracking;
+  };
+  while (auto next = stream.next()) {
+    if (!next->ok()) {
+      report.failure(next->error);
+      continue;
+    }
+    Frame& frame = next->frame;
+    int number = frame.index >= 0 ? int(frame.index) + 1 : 1;
+    SingleTrackResult r;
+    if (frame.source != current) {
+      finish_sequence();
+      current = frame.source;
+      tracker = make_single_object_tracker(opts.method);
+      tracker->init(frame.image, init);
+      r.box = init;
+      r.score = 1;
+    } else {
+      r = tracker->update(frame.image);
+    }
+    if (r.state == TrackState::Lost && previous != TrackState::Lost) ++lost;
+    if (r.state == TrackState::Recovered) ++recovered;
+    previous = r.state;
+    std::array<float, 4> box = {float(r.box.x), float(r.box.y), float(r.box.x + r.box.width),
+                                float(r.box.y + r.box.height)};
+    if (r.state != TrackState::Lost) mot_text += mot_line({number, 1, box, float(r.score)});
+    if (opts.common.jsonl)
+      jsonl.write({{"source", frame.source}, {"frame", number}, {"state", to_string(r.state)},
+                   {"score", std::round(r.score * 1e4) / 1e4},
+                   {"box", {std::round(double(box[0]) * 100) / 100, std::round(double(box[1]) * 100) / 100,
+                            std::round(double(box[2]) * 100) / 100, std::round(double(box[3]) * 100) / 100}}});
+    if (!opts.common.output_dir.empty() && config["output"]["save_video"].get<bool>()) {
+      if (!video) video = std::make_unique<VideoSink>(namer.path_for(frame.source, ".avi"), video_fps(frame.source));
+      Track t;
+      t.id = 1;
+      t.label = to_string(r.state);
+      t.box = box;
+      TrackDrawer drawer(0);
+      video->write(drawer.draw(frame.image, r.state == TrackState::Lost ? std::vector<Track>{} : std::vector<Track>{t}));
+    }
+    report.success();
+  }
+  finish_sequence();
+  return report.finish("frames");
+}
+
 int run_track(TrackOptions& opts) {
   setup_logging(opts.common);
   if (!opts.classes.empty()) {
@@ -119,6 +191,7 @@ int run_track(TrackOptions& opts) {
   }
   Json config = load_task_config("track", "track-bytetrack.json", opts.common);
   configure_threads(config["runtime"]["threads"].get<int>());
+  if (!opts.init.empty()) return run_single_object(opts, config);
   OutputNamer namer(opts.common.output_dir);
   JsonlWriter jsonl(std::cout);
   RunReport report;
@@ -195,11 +268,15 @@ Command register_track(CLI::App& app) {
   add_common_options(cmd, opts->common);
   cmd->add_option("--detections", opts->detections, "MOTChallenge det.txt: track these detections instead of detecting");
   cmd->add_option("--classes", opts->classes, "Classes to track (names, comma-separated; default person)");
+  cmd->add_option("--init", opts->init, "Single-object mode: x,y,w,h of the object on the first frame");
+  cmd->add_option("--method", opts->method, "Single-object method: csrt, kcf, mil or template")
+      ->check(CLI::IsMember({"csrt", "kcf", "mil", "template"}));
   cmd->footer(
       "\nExamples:\n"
       "  cvtool track /usr/share/doc/opencv-doc/examples/data/vtest.avi -o out/\n"
       "  cvtool track street.mp4 --classes person,car --jsonl > tracks.jsonl\n"
-      "  cvtool track --detections MOT17-02/det/det.txt -o out/\n");
+      "  cvtool track --detections MOT17-02/det/det.txt -o out/\n"
+      "  cvtool track clip.avi --init 254,220,27,90 --method csrt --jsonl\n");
   return {cmd, [opts] { return run_track(*opts); }};
 }
 

@@ -246,3 +246,32 @@ TEST_CASE("eval detect scores cvtool's own COCO results against ground truth") {
   CHECK(records.back()["summary"] == true);
   CHECK(records.back()["map50"] == 1.0);
 }
+
+TEST_CASE("single-object trackers follow one walker from a box on the first frame") {
+  // The man at x 254 in frame 1 of vtest.avi walks right; by frame 15 the multi-object
+  // tracker (and a look at the frame) puts him at about [340, 209, 369, 285].
+  const std::array<double, 4> truth = {340, 209, 369, 285};
+  auto iou = [&](const nlohmann::json& b) {
+    double iw = std::min(b[2].get<double>(), truth[2]) - std::max(b[0].get<double>(), truth[0]);
+    double ih = std::min(b[3].get<double>(), truth[3]) - std::max(b[1].get<double>(), truth[1]);
+    if (iw <= 0 || ih <= 0) return 0.0;
+    double a = (b[2].get<double>() - b[0].get<double>()) * (b[3].get<double>() - b[1].get<double>());
+    return iw * ih / (a + (truth[2] - truth[0]) * (truth[3] - truth[1]) - iw * ih);
+  };
+  for (const char* method : {"csrt", "mil", "kcf", "template"}) {
+    INFO(method);
+    auto r = run(std::string("track --jsonl --max-frames 15 --init 254,220,27,90 --method ") + method + " " + kOpencv +
+                 "vtest.avi");
+    REQUIRE(r.exit_code == 0);
+    auto records = parse_jsonl(r.out);
+    REQUIRE(records.size() == 15);
+    CHECK(records[0]["box"] == nlohmann::json::array({254.0, 220.0, 281.0, 310.0}));
+    std::set<std::string> states = {"tracking", "lost", "recovered"};
+    for (const auto& rec : records) CHECK(states.count(rec["state"].get<std::string>()) == 1);
+    if (std::string(method) == "csrt" || std::string(method) == "mil") {
+      CHECK(records.back()["state"] != "lost");
+      CHECK(iou(records.back()["box"]) > 0.6);
+    }
+  }
+  CHECK(run("track --init 1,2,3 " + kOpencv + "vtest.avi").exit_code == 2);
+}

@@ -10,6 +10,7 @@
 #include "cvtool/track/kalman_box_filter.hpp"
 #include "cvtool/track/mot_format.hpp"
 #include "cvtool/track/mot_metrics.hpp"
+#include "cvtool/track/single_object_tracker.hpp"
 
 using namespace cvtool;
 
@@ -173,4 +174,31 @@ TEST_CASE("MOT metrics on hand-made sequences") {
     CHECK(m.misses == 1);
     CHECK(m.mota == Approx(1.0 - 3.0 / 4.0));
   }
+}
+
+TEST_CASE("the template tracker reports losing an object and recovering it elsewhere") {
+  // A textured 30x30 patch on a noise-free grey background: visible in frames 0-4, gone in
+  // 5-7, then back at the far side of the frame.
+  cv::Mat patch(30, 30, CV_8UC3);
+  cv::randu(patch, 0, 255);
+  auto frame_with = [&](int x, int y) {
+    cv::Mat f(240, 320, CV_8UC3, cv::Scalar(128, 128, 128));
+    if (x >= 0) patch.copyTo(f(cv::Rect(x, y, 30, 30)));
+    return f;
+  };
+  auto tracker = make_single_object_tracker("template");
+  tracker->init(frame_with(20, 20), {20, 20, 30, 30});
+  std::vector<std::string> states;
+  cv::Rect2d last;
+  for (int f = 1; f < 11; ++f) {
+    cv::Mat frame = f < 5 ? frame_with(20 + 3 * f, 20) : f < 8 ? frame_with(-1, 0) : frame_with(250, 180);
+    auto r = tracker->update(frame);
+    states.push_back(to_string(r.state));
+    last = r.box;
+  }
+  CHECK(states == std::vector<std::string>{"tracking", "tracking", "tracking", "tracking", "lost", "lost", "lost",
+                                           "recovered", "tracking", "tracking"});
+  CHECK(last == cv::Rect2d(250, 180, 30, 30));
+  CHECK_THROWS_WITH(parse_box("1,2,x,4"), "--init 1,2,x,4: expected x,y,w,h in pixels");
+  CHECK_THROWS_WITH(make_single_object_tracker("boosting"), "--method boosting: expected kcf, csrt, mil or template");
 }
