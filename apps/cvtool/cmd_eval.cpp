@@ -15,6 +15,7 @@
 #include "cvtool/core/sink.hpp"
 #include "cvtool/detect/coco_eval.hpp"
 #include "cvtool/detect/detector.hpp"
+#include "cvtool/ocr/ocr_metrics.hpp"
 #include "cvtool/track/mot_metrics.hpp"
 
 namespace cvtool::cli {
@@ -179,6 +180,91 @@ std::function<int()> setup_eval_track(CLI::App* cmd, std::shared_ptr<EvalOutput>
   return [opts, out] { return run_eval_track(*opts, *out); };
 }
 
+// ---------------------------------------------------------------- eval ocr
+
+struct EvalOcrOptions {
+  std::string ground_truth, predictions;
+  bool ignore_case = false;
+};
+
+int run_eval_ocr(const EvalOcrOptions& opts, const EvalOutput& out) {
+  OcrNormalization norm;
+  norm.ignore_case = opts.ignore_case;
+  // Ground truth first, so a missing --gt is the error reported.
+  std::vector<Json> ground_truth = read_jsonl(opts.ground_truth, "ground truth");
+  OcrEvalResult r = evaluate_ocr(ground_truth, read_jsonl(opts.predictions, "predictions"), norm);
+  std::size_t missing = 0;
+  for (const auto& image : r.images) missing += image.predicted ? 0 : 1;
+  if (missing)
+    spdlog::warn("{} of {} ground truth images have no prediction: scored as empty", missing,
+                 r.images.size());
+  if (r.unmatched_predictions)
+    spdlog::warn("{} prediction records match no ground truth source: ignored",
+                 r.unmatched_predictions);
+
+  if (out.jsonl) {
+    JsonlWriter writer(std::cout);
+    for (const auto& image : r.images) {
+      const auto& s = image.score;
+      writer.write({{"task", "ocr"},
+                    {"source", image.source},
+                    {"predicted", image.predicted},
+                    {"char_edits", s.char_edits},
+                    {"gt_chars", s.gt_chars},
+                    {"word_edits", s.word_edits},
+                    {"gt_words", s.gt_words},
+                    {"words_found", s.words_found}});
+    }
+    writer.write({{"task", "ocr"},
+                  {"summary", true},
+                  {"cer", metric(r.cer)},
+                  {"wer", metric(r.wer)},
+                  {"word_recall", metric(r.word_recall)},
+                  {"images", r.images.size()},
+                  {"char_edits", r.total.char_edits},
+                  {"gt_chars", r.total.gt_chars},
+                  {"word_edits", r.total.word_edits},
+                  {"gt_words", r.total.gt_words},
+                  {"words_found", r.total.words_found},
+                  {"missing_predictions", missing},
+                  {"ignored_unknown_image", r.unmatched_predictions}});
+    return kExitOk;
+  }
+  std::printf("%-40s %7s %7s %7s %7s %7s\n", "source", "chars", "edits", "CER", "words", "found");
+  for (const auto& image : r.images) {
+    const auto& s = image.score;
+    std::string name = image.source.size() > 40 ? "..." + image.source.substr(image.source.size() - 37)
+                                                : image.source;
+    std::printf("%-40s %7zu %7zu %s %7zu %7zu\n", name.c_str(), s.gt_chars, s.char_edits,
+                cell(s.gt_chars ? double(s.char_edits) / double(s.gt_chars) : -1.0).c_str(),
+                s.gt_words, s.words_found);
+  }
+  std::printf("CER %s   WER %s   word recall %s   (%zu images, %zu chars, %zu words)\n",
+              cell(r.cer).c_str(), cell(r.wer).c_str(), cell(r.word_recall).c_str(), r.images.size(),
+              r.total.gt_chars, r.total.gt_words);
+  return kExitOk;
+}
+
+std::function<int()> setup_eval_ocr(CLI::App* cmd, std::shared_ptr<EvalOutput> out) {
+  auto opts = std::make_shared<EvalOcrOptions>();
+  cmd->add_option("--gt", opts->ground_truth, "Ground truth: JSON Lines of {source, text}")
+      ->required();
+  cmd->add_option("--pred", opts->predictions,
+                  "Predictions: JSON Lines with source and text (cvtool ocr --jsonl)")
+      ->required();
+  cmd->add_flag("--ignore-case", opts->ignore_case, "Compare texts case-insensitively");
+  cmd->footer(
+      "\nTexts are compared as Unicode code points after runs of whitespace (newlines too) are\n"
+      "collapsed to one space. CER = character edits / ground truth characters and WER = word\n"
+      "edits / ground truth words, both summed over images; word recall = ground truth words\n"
+      "(multiset) found among the predicted words. Records match by source, else by file name;\n"
+      "an image without a prediction scores as an empty text.\n\n"
+      "Example:\n"
+      "  cvtool ocr images/ --jsonl > pred.jsonl\n"
+      "  cvtool eval ocr --gt gt.jsonl --pred pred.jsonl\n");
+  return [opts, out] { return run_eval_ocr(*opts, *out); };
+}
+
 // ---------------------------------------------------------------- the command
 
 struct EvalTask {
@@ -193,6 +279,8 @@ const std::vector<EvalTask>& eval_tasks() {
        &setup_eval_detect},
       {"track", "MOTA, IDF1, ID switches, fragmentations and MT/ML of tracks (MOTChallenge files)",
        &setup_eval_track},
+      {"ocr", "Character/word error rate and word recall of recognised text (cvtool ocr --jsonl)",
+       &setup_eval_ocr},
   };
   return tasks;
 }
