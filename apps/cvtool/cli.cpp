@@ -99,9 +99,10 @@ std::string for_each_batch(const std::vector<InputItem>& items, const Json& conf
   return has_video ? "frames" : "images";
 }
 
-void RunReport::failure(const std::string& message) {
+void RunReport::failure(const std::string& message, const std::string& source) {
   spdlog::error("{}", message);
   failures_.push_back(message);
+  if (jsonl_ && !source.empty()) jsonl_->write({{"source", source}, {"error", message}});
 }
 
 int RunReport::finish(const std::string& what) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "cvtool/core/config.hpp"
+#include "cvtool/core/error.hpp"
+#include "cvtool/core/sink.hpp"
 #include "cvtool/core/source.hpp"
 
 namespace cvtool::cli {
@@ -58,13 +60,29 @@ std::string for_each_batch(const std::vector<InputItem>& items, const Json& conf
 // at the end. The exit code is 1 when anything failed.
 class RunReport {
  public:
+  // With --jsonl, each failure is also a {source, error} record among the results.
+  void record_failures_to(JsonlWriter* jsonl) { jsonl_ = jsonl; }
   void success() { ++succeeded_; }
-  void failure(const std::string& message);
+  void failure(const std::string& message, const std::string& source = "");
   int finish(const std::string& what);
 
  private:
   std::size_t succeeded_ = 0;
   std::vector<std::string> failures_;
+  JsonlWriter* jsonl_ = nullptr;
 };
+
+// Hands each frame's result to `emit`; an Error while emitting fails that input alone.
+template <class Result, class Emit>
+void emit_each(const std::vector<Frame>& frames, const std::vector<Result>& results, RunReport& report, Emit emit) {
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    try {
+      emit(frames[i], results[i]);
+      report.success();
+    } catch (const Error& e) {
+      report.failure(e.what(), frames[i].source);
+    }
+  }
+}
 
 }  // namespace cvtool::cli

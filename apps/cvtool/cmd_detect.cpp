@@ -56,6 +56,7 @@ class DetectRun {
  public:
   DetectRun(const DetectOptions& opts, const Json& config, Detector& detector, const std::vector<InputItem>& items)
       : opts_(opts), config_(config), detector_(detector), namer_(opts.common.output_dir), jsonl_(std::cout) {
+    if (opts.common.jsonl) report.record_failures_to(&jsonl_);
     for (const auto& item : items) namer_.protect_input(item.path);
     const Json& out = config["output"];
     save_images_ = !opts.common.output_dir.empty() && out["save_images"].get<bool>();
@@ -71,22 +72,10 @@ class DetectRun {
     try {
       results = detector_.detect(images);
     } catch (const Error& e) {
-      for (const auto& f : frames) fail(f.source, e.what());
+      for (const auto& f : frames) report.failure(e.what(), f.source);
       return;
     }
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      try {
-        emit(frames[i], results[i]);
-        report.success();
-      } catch (const Error& e) {
-        fail(frames[i].source, e.what());
-      }
-    }
-  }
-
-  void fail(const std::string& source, const std::string& message) {
-    report.failure(message);
-    if (opts_.common.jsonl) jsonl_.write({{"source", source}, {"error", message}});
+    emit_each(frames, results, report, [&](const Frame& f, const auto& r) { emit(f, r); });
   }
 
   void finish() {
@@ -180,7 +169,7 @@ int run_detect(DetectOptions& opts) {
   std::string unit = for_each_batch(
       items, config, opts.common, std::size_t(config["runtime"]["batch"].get<int>()),
       [&](std::vector<Frame>& frames) { run.process(frames); },
-      [&](const std::string& source, const std::string& error) { run.fail(source, error); });
+      [&](const std::string& source, const std::string& error) { run.report.failure(error, source); });
   run.finish();
   return run.report.finish(unit);
 }

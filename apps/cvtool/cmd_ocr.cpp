@@ -32,6 +32,7 @@ class OcrRun {
   OcrRun(const OcrOptions& opts, const Json& config, OcrEngine& engine,
          const std::vector<InputItem>& items)
       : opts_(opts), engine_(engine), namer_(opts.common.output_dir), jsonl_(std::cout) {
+    if (opts.common.jsonl) report.record_failures_to(&jsonl_);
     for (const auto& item : items) namer_.protect_input(item.path);
     const Json& out = config["output"];
     const bool to_dir = !opts.common.output_dir.empty();
@@ -49,7 +50,7 @@ class OcrRun {
     try {
       result = engine_.run(frame.image, &timings);
     } catch (const Error& e) {
-      fail(frame.source, e.what());
+      report.failure(e.what(), frame.source);
       return;
     }
     double total =
@@ -61,13 +62,8 @@ class OcrRun {
       emit(frame, result);
       report.success();
     } catch (const Error& e) {
-      fail(frame.source, e.what());
+      report.failure(e.what(), frame.source);
     }
-  }
-
-  void fail(const std::string& source, const std::string& message) {
-    report.failure(message);
-    if (opts_.common.jsonl) jsonl_.write({{"source", source}, {"error", message}});
   }
 
   RunReport report;
@@ -130,7 +126,7 @@ int run_ocr(OcrOptions& opts) {
   // Images run one at a time: each has its own detector input size.
   std::string unit = for_each_batch(
       items, config, opts.common, 1, [&](std::vector<Frame>& frames) { run.process(frames[0]); },
-      [&](const std::string& source, const std::string& error) { run.fail(source, error); });
+      [&](const std::string& source, const std::string& error) { run.report.failure(error, source); });
   if (!opts.common.output_dir.empty()) spdlog::info("results in {}", opts.common.output_dir);
   return run.report.finish(unit);
 }

@@ -120,6 +120,7 @@ int run_single_object(const TrackOptions& opts, const Json& config) {
   for (const auto& item : items) namer.protect_input(item.path);
   JsonlWriter jsonl(std::cout);
   RunReport report;
+  if (opts.common.jsonl) report.record_failures_to(&jsonl);
   FrameStream stream(items, source_options(config));
   std::unique_ptr<SingleObjectTracker> tracker;
   std::unique_ptr<VideoSink> video;
@@ -138,7 +139,7 @@ int run_single_object(const TrackOptions& opts, const Json& config) {
   };
   while (auto next = stream.next()) {
     if (!next->ok()) {
-      report.failure(next->error);
+      report.failure(next->error, next->frame.source);
       continue;
     }
     Frame& frame = next->frame;
@@ -195,6 +196,7 @@ int run_track(TrackOptions& opts) {
   OutputNamer namer(opts.common.output_dir);
   JsonlWriter jsonl(std::cout);
   RunReport report;
+  if (opts.common.jsonl) report.record_failures_to(&jsonl);
 
   if (!opts.detections.empty()) {
     // Public detections: association alone, frames from the video when one is given.
@@ -233,7 +235,7 @@ int run_track(TrackOptions& opts) {
   int still_index = 0;
   while (auto next = stream.next()) {
     if (!next->ok()) {
-      report.failure(next->error);
+      report.failure(next->error, next->frame.source);
       continue;
     }
     Frame& frame = next->frame;
@@ -251,7 +253,7 @@ int run_track(TrackOptions& opts) {
       seq->step(number, frame.image, detector.detect({frame.image})[0]);
       report.success();
     } catch (const Error& e) {
-      report.failure(frame.source + ": " + e.what());
+      report.failure(frame.source + ": " + e.what(), frame.source);
     }
     progress.step(false);
   }
