@@ -203,19 +203,26 @@ class MatMul(OnnxOp):
 
 # ------------------------------------------------------------ convolutions
 
+def _conv_weights(node, static, kind):
+    """The build-time weight and optional bias of a (transposed) convolution, and its
+    number of spatial dimensions."""
+    w = _static_required(node, static, 1, "weight")
+    if w is None:
+        raise unsupported(node, "missing weight")
+    b = _static_required(node, static, 2, "bias")
+    nspatial = w.ndim - 2
+    if nspatial not in (1, 2, 3):
+        raise unsupported(node, f"{nspatial}-D {kind}")
+    return w, b, nspatial
+
+
 class Conv(OnnxOp):
     build_time_inputs = (1, 2)
 
     def __init__(self, node, static):
         super().__init__(node, static)
-        w = _static_required(node, static, 1, "weight")
-        if w is None:
-            raise unsupported(node, "missing weight")
-        b = _static_required(node, static, 2, "bias")
+        w, b, self.nspatial = _conv_weights(node, static, "convolution")
         a = node.attrs
-        self.nspatial = w.ndim - 2
-        if self.nspatial not in (1, 2, 3):
-            raise unsupported(node, f"{self.nspatial}-D convolution")
         valid = _check_auto_pad(node, a)
         begin, end = _split_pads(node, None if valid else a.get("pads"), self.nspatial)
         self.weight = nn.Parameter(torch.from_numpy(np.array(w, dtype=np.float32)), requires_grad=False)
@@ -245,14 +252,8 @@ class ConvTranspose(OnnxOp):
 
     def __init__(self, node, static):
         super().__init__(node, static)
-        w = _static_required(node, static, 1, "weight")
-        if w is None:
-            raise unsupported(node, "missing weight")
-        b = _static_required(node, static, 2, "bias")
+        w, b, self.nspatial = _conv_weights(node, static, "transposed convolution")
         a = node.attrs
-        self.nspatial = w.ndim - 2
-        if self.nspatial not in (1, 2, 3):
-            raise unsupported(node, f"{self.nspatial}-D transposed convolution")
         if "output_shape" in a:
             raise unsupported(node, "output_shape attribute")
         valid = _check_auto_pad(node, a)
