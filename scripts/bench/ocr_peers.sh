@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Compares cvtool ocr, Tesseract 5 and @gutenye/ocr-node (PP-OCRv4 on onnxruntime-node) on
 # the same images in one run and scores all three with `cvtool eval ocr`.
-#   Set (a): 20 rendered images with known text (scripts/bench/make_ocr_set.py).
-#   Set (b): real images from opencv-doc with hand transcriptions (scripts/bench/ocr_real_gt.jsonl).
+#   lines: 60 rendered signs/labels, 24 fonts, 14-56 px, +-10 degrees, blur/noise/JPEG
+#   docs:  8 rendered document pages (scripts/bench/make_ocr_set.py renders both)
+#   real:  photos/scans from opencv-doc with hand transcriptions (scripts/bench/ocr_real_gt.jsonl)
 # Prerequisites: apt-get install -y tesseract-ocr; node + npm; models/ (scripts/fetch-models.sh).
+# The Debian font packages the rendered sets use are installed here when missing (as root).
 # usage: scripts/bench/ocr_peers.sh [BUILD_DIR] [OUT_DIR]
-# env:   NODE_OCR_DIR (default ~/.cache/cvtool/node-ocr), THREADS (default 2), IGNORE_CASE=1
+# env:   NODE_OCR_DIR (default ~/.cache/cvtool/node-ocr), THREADS (default 2), IGNORE_CASE=1,
+#        SETS (default "lines docs real")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,21 +29,33 @@ if [[ ! -d $NODE_OCR_DIR/node_modules/@gutenye/ocr-node ]]; then
     npm install --ignore-scripts @gutenye/ocr-node@1.4.8)
 fi
 
+FONT_PACKAGES=(fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-crosextra-carlito
+  fonts-crosextra-caladea fonts-lato fonts-open-sans fonts-roboto-unhinted fonts-cantarell
+  fonts-linuxlibertine fonts-inconsolata fonts-urw-base35)
+missing=()
+for p in "${FONT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  echo "installing fonts: ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi
+
 mkdir -p "$OUT"
-/usr/bin/python3 "$ROOT/scripts/bench/make_ocr_set.py" "$OUT/synth" >/dev/null
+/usr/bin/python3 "$ROOT/scripts/bench/make_ocr_set.py" "$OUT" >/dev/null
 cp "$ROOT/scripts/bench/ocr_real_gt.jsonl" "$OUT/real_gt.jsonl"
 
 declare -A IMAGES
-IMAGES[synth]=$(ls "$OUT"/synth/synth_*.png)
+IMAGES[lines]=$(ls "$OUT"/lines/line_*.png)
+IMAGES[docs]=$(ls "$OUT"/docs/doc_*.png)
 IMAGES[real]=$(python3 -c 'import json,sys; [print(json.loads(l)["source"]) for l in open(sys.argv[1]) if l.strip()]' "$OUT/real_gt.jsonl")
-GT_synth=$OUT/synth/gt.jsonl
+GT_lines=$OUT/lines/gt.jsonl
+GT_docs=$OUT/docs/gt.jsonl
 GT_real=$OUT/real_gt.jsonl
 
 now() { date +%s.%N; }
 export OMP_THREAD_LIMIT=$THREADS  # tesseract's OpenMP
 
 printf '%-8s %-10s %7s %7s %7s %7s %9s\n' set system images CER WER recall "images/s" | tee "$OUT/table.txt"
-for set in synth real; do
+for set in ${SETS:-lines docs real}; do
   gt_var=GT_$set; gt=${!gt_var}
   mapfile -t imgs <<<"${IMAGES[$set]}"
   for system in cvtool tesseract ocr-node; do

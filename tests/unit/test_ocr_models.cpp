@@ -80,6 +80,44 @@ TEST_CASE("PP-OCRv4 reads rows in order and joins them with newlines") {
   CHECK(r.text == "The quick brown fox\njumps over 13 lazy dogs\ncvtool ocr");
 }
 
+// Regression: ~20 px lines (box height) upscaled to 48 px with linear interpolation, as
+// PaddleOCR does, came out as "Thequickbrownfox" (score 0.998); Lanczos keeps the spaces.
+TEST_CASE("PP-OCRv4 keeps the spaces between words on small lines") {
+  OcrEngine* e = engine();
+  if (!e) return;
+  const std::vector<std::string> rows = {"The quick brown fox", "jumps over the lazy dog",
+                                         "Meeting room on level 3"};
+  for (int font : {cv::FONT_HERSHEY_SIMPLEX, cv::FONT_HERSHEY_DUPLEX}) {
+    INFO("font " << font);
+    cv::Mat image(130, 420, CV_8UC3, cv::Scalar::all(255));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      cv::putText(image, rows[i], cv::Point(10, 30 + 30 * int(i)), font, 0.55,
+                  cv::Scalar::all(0), 1, cv::LINE_AA);
+    OcrResult r = e->run(image);
+    REQUIRE(r.lines.size() == 3);
+    CHECK(r.lines[0].polygon[3].y - r.lines[0].polygon[0].y < 24);  // really a small line
+    CHECK(r.text == "The quick brown fox\njumps over the lazy dog\nMeeting room on level 3");
+  }
+}
+
+// A 6000x4000 page: detection sees it at 960x640; polygons come back in original pixels
+// and the lines are cut from the full-resolution image for recognition.
+TEST_CASE("a huge image is downscaled for detection and cropped at full resolution") {
+  OcrEngine* e = engine();
+  if (!e) return;
+  cv::Mat image(4000, 6000, CV_8UC3, cv::Scalar::all(255));
+  cv::putText(image, "Full resolution 4096", cv::Point(300, 1200), cv::FONT_HERSHEY_SIMPLEX, 6,
+              cv::Scalar::all(0), 14, cv::LINE_AA);
+  cv::putText(image, "Second line", cv::Point(3000, 3000), cv::FONT_HERSHEY_SIMPLEX, 5,
+              cv::Scalar::all(0), 12, cv::LINE_AA);
+  OcrResult r = e->run(image);
+  REQUIRE(r.lines.size() == 2);
+  CHECK(r.text == "Full resolution 4096\nSecond line");
+  // Polygons are in original pixels: the first line starts near x 300, y ~1050..1250.
+  CHECK(r.lines[0].polygon[0].x == Approx(300).margin(40));
+  CHECK(r.lines[0].polygon[3].y == Approx(1230).margin(60));
+}
+
 TEST_CASE("PP-OCRv4 reads two columns of one row left to right") {
   OcrEngine* e = engine();
   if (!e) return;

@@ -40,14 +40,26 @@ torch::Tensor single_output(Model& model, torch::Tensor input) {
   return outs[0].to(torch::kCPU).to(torch::kFloat32).contiguous();
 }
 
+int interpolation_flag(const std::string& name) {
+  if (name == "linear") return cv::INTER_LINEAR;
+  if (name == "cubic") return cv::INTER_CUBIC;
+  if (name == "lanczos") return cv::INTER_LANCZOS4;
+  if (name == "area") return cv::INTER_AREA;
+  throw Error(ErrorKind::Config, "rec.interpolation: unknown value '" + name + "'");
+}
+
 // PaddleOCR's recogniser/classifier input: height fixed, width from the aspect ratio
 // (ceil) capped at `width`, (x/255 - 0.5)/0.5, zero padding on the right.
-void fill_line_input(const cv::Mat& crop, int height, int width, torch::Tensor slot) {
+// `interpolation` is PaddleOCR's linear for the classifier; the recogniser defaults to
+// cubic because linear upscaling of ~20 px lines makes PP-OCRv4 drop the spaces
+// between words, and Lanczos reads texture as text (docs/ocr.md, "Lost spaces").
+void fill_line_input(const cv::Mat& crop, int height, int width, torch::Tensor slot,
+                     int interpolation = cv::INTER_LINEAR) {
   double ratio = crop.cols / double(crop.rows);
   int resized_w = std::ceil(height * ratio) > width ? width : int(std::ceil(height * ratio));
   resized_w = std::max(1, resized_w);
   cv::Mat resized;
-  cv::resize(crop, resized, cv::Size(resized_w, height));
+  cv::resize(crop, resized, cv::Size(resized_w, height), 0, 0, interpolation);
   Normalization norm;
   norm.rgb = false;
   norm.scale = 1.0 / 255.0;
@@ -69,6 +81,7 @@ struct OcrEngine::Impl {
   int cls_batch = 6;
   std::vector<std::string> charset;
   int rec_height = 48, rec_min_width = 320, rec_batch = 6;
+  int rec_interpolation = cv::INTER_CUBIC;
   float drop_score = 0.5f;
   float row_tolerance = 10;
 
@@ -103,6 +116,7 @@ OcrEngine::OcrEngine(const nlohmann::json& config) : impl_(std::make_unique<Impl
   d.rec_height = rec["image_height"].get<int>();
   d.rec_min_width = rec["min_width"].get<int>();
   d.rec_batch = rec["batch"].get<int>();
+  d.rec_interpolation = interpolation_flag(rec["interpolation"].get<std::string>());
   d.drop_score = rec["drop_score"].get<float>();
   d.row_tolerance = config["post"]["row_tolerance"].get<float>();
 
@@ -187,7 +201,7 @@ std::vector<DecodedText> OcrEngine::Impl::recognize(const std::vector<cv::Mat>& 
     int width = int(rec_height * max_ratio);
     torch::Tensor batch = torch::zeros({int64_t(end - begin), 3, rec_height, width});
     for (std::size_t k = begin; k < end; ++k)
-      fill_line_input(crops[order[k]], rec_height, width, batch[k - begin]);
+      fill_line_input(crops[order[k]], rec_height, width, batch[k - begin], rec_interpolation);
     torch::Tensor probs = single_output(*rec, batch);
     if (probs.dim() != 3 || probs.size(0) != int64_t(end - begin) ||
         probs.size(2) != int64_t(charset.size()) + 1)
