@@ -3,6 +3,7 @@
 // alpha cut-outs).
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +14,8 @@
 #include "cvtool/core/progress.hpp"
 #include "cvtool/core/runtime.hpp"
 #include "cvtool/core/sink.hpp"
+#include "cvtool/detect/annotate.hpp"
+#include "cvtool/segment/rle.hpp"
 #include "cvtool/segment/overlay.hpp"
 #include "cvtool/segment/segmenter.hpp"
 
@@ -31,6 +34,16 @@ std::string summary_line(const Frame& frame, const Segmentation& seg) {
   std::string line = frame.source;
   if (frame.index >= 0) line += "#" + std::to_string(frame.index);
   line += ":";
+  if (seg.instance_map) {
+    line += " " + std::to_string(seg.instances.size()) + " instance(s)";
+    for (std::size_t i = 0; i < seg.instances.size(); ++i) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%s %s %.2f", i ? "," : ":", seg.instances[i].label.c_str(),
+                    double(seg.instances[i].score));
+      line += buf;
+    }
+    return line;
+  }
   for (std::size_t i = 0; i < seg.classes.size(); ++i) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s %s %.1f%%", i ? "," : "", seg.classes[i].label.c_str(),
@@ -54,6 +67,8 @@ class SegmentRun {
     opacity_ = out["overlay_opacity"].get<double>();
     mask_palette_ = out["mask_colours"].get<bool>() ? segmenter.palette() : grey_palette(int(segmenter.palette().size()));
     feather_ = config["post"]["feather"].get<double>();
+    save_instances_ = to_dir && segmenter.has_instances() && out["save_instances"].get<bool>();
+    coco_ = to_dir && segmenter.has_instances() && out["coco_json"].get<bool>();
   }
 
   void process(std::vector<Frame>& frames) {
@@ -74,6 +89,7 @@ class SegmentRun {
     if (timed_)
       spdlog::debug("per image: preprocess {:.1f} ms, model {:.1f} ms, postprocess {:.1f} ms ({} images)",
                     timings_.preprocess_ms / timed_, timings_.model_ms / timed_, timings_.postprocess_ms / timed_, timed_);
+    if (coco_) write_file_atomic(namer_.dir() / "predictions.coco.json", coco_results_.dump() + "\n");
     if (!opts_.common.output_dir.empty()) spdlog::info("results in {}", opts_.common.output_dir);
   }
 
@@ -93,6 +109,7 @@ class SegmentRun {
     if (save_alpha_)
       write_image_atomic(namer_.path_for(frame.source, "_alpha.png", frame.index),
                          alpha_cutout(frame.image, seg, feather_));
+    if (save_instances_ || coco_) emit_instances(frame, seg);
     if (opts_.common.jsonl) {
       Json record = {{"source", frame.source}};
       if (frame.index >= 0) record["frame"] = frame.index;
@@ -100,11 +117,39 @@ class SegmentRun {
       record["height"] = frame.image.rows;
       record["mask"] = mask_path;
       Json list = Json::array();
-      for (const auto& c : seg.classes) list.push_back(to_json(c));
-      record["classes"] = list;
+      if (seg.instance_map) {
+        for (const auto& i : seg.instances) list.push_back(to_json(i));
+        record["instances"] = list;
+      } else {
+        for (const auto& c : seg.classes) list.push_back(to_json(c));
+        record["classes"] = list;
+      }
       jsonl_.write(record);
     } else if (opts_.common.output_dir.empty()) {
       std::cout << summary_line(frame, seg) << std::endl;
+    }
+  }
+
+  // Per-instance binary PNGs (<stem>_<k>.png, k from 0 best first) and COCO results
+  // entries with the mask as compressed RLE.
+  void emit_instances(const Frame& frame, const Segmentation& seg) {
+    const Json image_id = frame.index >= 0 ? Json(namer_.stem_for(frame.source, frame.index))
+                                           : coco_image_id(frame.source, Json::object());
+    for (std::size_t k = 0; k < seg.instances.size(); ++k) {
+      const Instance& inst = seg.instances[k];
+      cv::Mat mask = inst.full_mask(frame.image.size());
+      if (save_instances_)
+        write_image_atomic(namer_.path_for(frame.source, "_" + std::to_string(k) + ".png", frame.index), mask * 255);
+      if (coco_) {
+        auto r2 = [](double v) { return std::round(v * 100.0) / 100.0; };
+        coco_results_.push_back({{"image_id", image_id},
+                                 {"category_id", inst.class_id},
+                                 {"bbox", {r2(inst.box[0]), r2(inst.box[1]), r2(inst.box[2] - inst.box[0]),
+                                           r2(inst.box[3] - inst.box[1])}},
+                                 {"score", std::round(double(inst.score) * 1e5) / 1e5},
+                                 {"area", inst.area},
+                                 {"segmentation", rle_to_json(rle_encode(mask))}});
+      }
     }
   }
 
@@ -112,7 +157,8 @@ class SegmentRun {
   Segmenter& segmenter_;
   OutputNamer namer_;
   JsonlWriter jsonl_;
-  bool save_mask_ = false, save_overlay_ = false, save_alpha_ = false;
+  bool save_mask_ = false, save_overlay_ = false, save_alpha_ = false, save_instances_ = false, coco_ = false;
+  Json coco_results_ = Json::array();
   double opacity_ = 0.5, feather_ = 0;
   std::vector<PaletteColour> mask_palette_;
   SegmentTimings timings_;
@@ -145,7 +191,7 @@ int run_segment(SegmentOptions& opts) {
 
 Command register_segment(CLI::App& app) {
   auto opts = std::make_shared<SegmentOptions>();
-  CLI::App* cmd = app.add_subcommand("segment", "Semantic and person segmentation: label maps, overlays, cut-outs");
+  CLI::App* cmd = app.add_subcommand("segment", "Semantic, person and instance segmentation: label maps, instance masks, overlays, cut-outs");
   add_common_options(cmd, opts->common);
   cmd->add_option("--threshold", opts->threshold, "Foreground probability threshold (post.threshold)")
       ->check(CLI::Range(0.0, 1.0));
@@ -154,11 +200,15 @@ Command register_segment(CLI::App& app) {
   cmd->footer(
       "\nOutputs with -o DIR: <name>.png (label map, 8-bit palette PNG: pixel value = class id;\n"
       "--set output.mask_colours=true gives it the model's colours), <name>_overlay.jpg,\n"
-      "and <name>_alpha.png with --alpha.\n"
+      "and <name>_alpha.png with --alpha. Instance families (torchvision_maskrcnn, yolov8_seg):\n"
+      "<name>.png holds instance indices (1 = best score, 0 = none), predictions.coco.json the\n"
+      "instances with compressed-RLE masks, <name>_<k>.png one mask per instance with\n"
+      "--set output.save_instances=true; --jsonl gives `instances` (label, score, box, area).\n"
       "\nExamples:\n"
       "  cvtool segment /usr/lib/python3/dist-packages/skimage/data/astronaut.png\n"
       "  cvtool segment photos/ -o out/ --alpha            # background removal\n"
-      "  cvtool segment -c configs/segment-text-ppocrv4.json scan.png -o out/ --jsonl\n");
+      "  cvtool segment -c configs/segment-text-ppocrv4.json scan.png -o out/ --jsonl\n"
+      "  cvtool segment -c my-yolov8-seg.json street.jpg -o out/ --set output.save_instances=true\n");
   return {cmd, [opts] { return run_segment(*opts); }};
 }
 

@@ -14,6 +14,13 @@ For each model NAME it writes into OUT_DIR:
   expected_NAME/*.f32         probability families: the soft mask, raw float32 rows
 and blocks.png, a 101x67 image of pure red, green and blue blocks.
 
+Instance families (yolo_seg: YOLOv8-seg layout, hand-set; maskrcnn: torchvision Mask R-CNN,
+seeded, small backbone; maskrcnn_letterbox: the same model fed letterboxed; maskrcnn_raw: a
+variant returning the 28x28 head masks unpasted) write expected_NAME.json with
+"images": [{"source", "width", "height", "instances": [{"class_id", "score", "box",
+"area", "mask", "ambiguous", "ambiguous_count"}]}] and per instance the 0/1 mask PNG and
+the ambiguous PNG; plus border.png (see border_image).
+
 The expectations come from an independent Python reference of the whole pipeline
 (letterbox/stretch/fit as lib/src/core/geometry.cpp and segmenter.cpp define them,
 colour order, normalisation as a*x+b in float32, forward, family decode, cutting the
@@ -29,6 +36,8 @@ import json
 import math
 import os
 import sys
+
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -251,6 +260,18 @@ def blocks_image(path):
     return path
 
 
+def border_image(path):
+    """160 x 120, letterboxed into 160 x 128 with 4 rows of padding above and below, which
+    line up with YOLOv8's stride-4 prototypes: red columns 0..39 (to the left, top and
+    bottom borders), green 40..119, blue 120..159."""
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[:, :40] = (0, 0, 255)
+    img[:, 40:120] = (0, 255, 0)
+    img[:, 120:] = (255, 0, 0)
+    cv2.imwrite(path, img)
+    return path
+
+
 def write_expected(out_dir, name, cfg, model, images):
     sub = os.path.join(out_dir, "expected_" + name)
     os.makedirs(sub, exist_ok=True)
@@ -274,6 +295,250 @@ def write_expected(out_dir, name, cfg, model, images):
         records.append(rec)
     with open(os.path.join(out_dir, "expected_%s.json" % name), "w") as f:
         json.dump({"config": "segment-%s.json" % name, "probability": probability, "images": records}, f, indent=1)
+
+
+# --- instance segmentation ---------------------------------------------------------------
+#
+# Reference of the instance pipeline (segmenter.cpp, torchvision_maskrcnn.cpp,
+# yolov8_seg.cpp): candidates in model-input pixels, each soft mask brought back with
+# map_back (as semantic maps), thresholded, and for yolov8_seg cropped to the box in
+# source pixels (pixel index x kept when x1 <= x < x2, Ultralytics' crop_mask).
+
+def nms_like_cvtool(boxes, scores, classes, iou, class_aware=True):
+    """detect/detection.cpp nms(): greedy, stable by score, float32 IoU, > threshold."""
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])  # sorted() is stable
+    iou = np.float32(iou)
+    removed = [False] * len(scores)
+    kept = []
+    for n, a in enumerate(order):
+        if removed[a]:
+            continue
+        kept.append(a)
+        for b in order[n + 1:]:
+            if removed[b] or (class_aware and classes[a] != classes[b]):
+                continue
+            A, B = boxes[a], boxes[b]
+            iw = np.float32(min(A[2], B[2]) - max(A[0], B[0]))
+            ih = np.float32(min(A[3], B[3]) - max(A[1], B[1]))
+            if iw <= 0 or ih <= 0:
+                continue
+            inter = np.float32(iw * ih)
+            ua = np.float32((A[2] - A[0]) * (A[3] - A[1]))
+            ub = np.float32((B[2] - B[0]) * (B[3] - B[1]))
+            uni = np.float32(np.float32(ua + ub) - inter)
+            if uni > 0 and np.float32(inter / uni) > iou:
+                removed[b] = True
+    return kept
+
+
+def yolo_candidates(out, post):
+    pred, protos = out
+    rows = pred[0]
+    nm = protos.shape[1]
+    c = rows.shape[0] - 4 - nm
+    best, cls = rows[4:4 + c].max(0)
+    best_np, cls_np = best.numpy(), cls.numpy()
+    idx = [a for a in range(rows.shape[1]) if best_np[a] >= np.float32(post["score_threshold"])]
+    if len(idx) > post["top_k"]:
+        ranked = sorted(idx, key=lambda a: -best_np[a])[:post["top_k"]]
+        idx = sorted(ranked)
+    r = rows.numpy()
+    two = np.float32(2)
+    boxes = [[r[0, a] - r[2, a] / two, r[1, a] - r[3, a] / two, r[0, a] + r[2, a] / two, r[1, a] + r[3, a] / two]
+             for a in idx]
+    scores = [best_np[a] for a in idx]
+    classes = [int(cls_np[a]) for a in idx]
+    kept = nms_like_cvtool(boxes, scores, classes, post["nms_iou"], not post["class_agnostic"])
+    kept = kept[:post["max_instances"]]
+    if not kept:
+        return []
+    anchors = torch.tensor([idx[k] for k in kept], dtype=torch.int64)
+    coeffs = rows.narrow(0, 4 + c, nm).index_select(1, anchors).t().contiguous()
+    soft = torch.sigmoid(torch.matmul(coeffs, protos[0].reshape(nm, -1))).reshape(len(kept), protos.shape[2],
+                                                                                   protos.shape[3])
+    return [(classes[k], float(scores[k]), boxes[k], soft[i].numpy(), True) for i, k in enumerate(kept)]
+
+
+def maskrcnn_candidates(model, x, post):
+    _, dets = model([x[0]])
+    d = dets[0]
+    masks = d["masks"]
+    h, w = x.shape[2], x.shape[3]
+    if masks.shape[-2:] != (h, w):  # raw M x M mask head output: paste as torchvision does
+        from torchvision.models.detection.roi_heads import paste_masks_in_image
+        masks = paste_masks_in_image(masks, d["boxes"], (h, w))
+    out = []
+    for i in range(d["boxes"].shape[0]):
+        s = float(d["scores"][i])
+        if np.float32(s) < np.float32(post["score_threshold"]):
+            continue
+        out.append((int(d["labels"][i]), s, [np.float32(v) for v in d["boxes"][i].tolist()],
+                    masks[i, 0].float().numpy(), False))
+    return out[:post["max_instances"]]
+
+
+def box_to_source(box, m):
+    sx = m["w"] / m["src"][0]
+    sy = m["h"] / m["src"][1]
+    def clip(v, hi):
+        return np.float32(min(max(v, 0.0), float(hi)))
+    return [clip((float(box[0]) - m["ox"]) / sx, m["src"][0]), clip((float(box[1]) - m["oy"]) / sy, m["src"][1]),
+            clip((float(box[2]) - m["ox"]) / sx, m["src"][0]), clip((float(box[3]) - m["oy"]) / sy, m["src"][1])]
+
+
+def instance_reference(model, cfg, img):
+    mc, post = cfg["model"], cfg["post"]
+    h, w = img.shape[:2]
+    target = tuple(mc["input_size"]) if mc["input_size"] else (w, h)
+    m = make_map(w, h, target, mc["resize"])
+    x = to_tensor(apply_resize(img, m, mc["pad_value"]), cfg)
+    with torch.no_grad():
+        if mc["family"] == "torchvision_maskrcnn":
+            cands = maskrcnn_candidates(model, x, post)
+        else:
+            cands = yolo_candidates(model(x), post)
+    thr = np.float32(post["threshold"])
+    out = []
+    for cls, score, box_in, soft, crop in cands:
+        src = map_back(np.ascontiguousarray(soft, np.float32), m)
+        mask = src > thr
+        ambiguous = np.abs(src - thr) < GAP
+        box = box_to_source(box_in, m)
+        if crop:
+            xs = np.arange(w)[None, :]
+            ys = np.arange(h)[:, None]
+            inside = (xs >= box[0]) & (xs < box[2]) & (ys >= box[1]) & (ys < box[3])
+            mask &= inside
+            ambiguous &= inside
+        out.append(dict(class_id=cls, score=score, box=[float(v) for v in box], mask=mask, ambiguous=ambiguous))
+    return out
+
+
+def write_expected_instances(out_dir, name, cfg, model, images):
+    sub = os.path.join(out_dir, "expected_" + name)
+    os.makedirs(sub, exist_ok=True)
+    records = []
+    for path in images:
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        stem = os.path.splitext(os.path.basename(path))[0]
+        insts = []
+        for k, inst in enumerate(instance_reference(model, cfg, img)):
+            mpath = os.path.join(sub, "%s_%d_mask.png" % (stem, k))
+            apath = os.path.join(sub, "%s_%d_ambiguous.png" % (stem, k))
+            cv2.imwrite(mpath, inst["mask"].astype(np.uint8))
+            cv2.imwrite(apath, inst["ambiguous"].astype(np.uint8) * 255)
+            insts.append({"class_id": inst["class_id"], "score": inst["score"], "box": inst["box"],
+                          "area": int(inst["mask"].sum()), "mask": mpath, "ambiguous": apath,
+                          "ambiguous_count": int(inst["ambiguous"].sum())})
+        records.append({"source": path, "width": img.shape[1], "height": img.shape[0], "instances": insts})
+    with open(os.path.join(out_dir, "expected_%s.json" % name), "w") as f:
+        json.dump({"config": "segment-%s.json" % name, "images": records}, f, indent=1)
+
+
+class YoloSegToy(torch.nn.Module):
+    """YOLOv8-seg layout: (N x (4 + 3 + 32) x A, N x 32 x H/4 x W/4). Anchors on a stride-8
+    grid; classes red, blue (colour dominance of the cell) and frame (anchor 0 only, score
+    0.9, box = the whole input, mask = prototype 0 = redness). Prototypes 0 and 1 are
+    hand-set redness / blueness, the other 30 and the coefficients seeded."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(3)
+        self.coef = torch.nn.Conv2d(3, 32, 1)
+        self.proto = torch.nn.Conv2d(3, 32, 1)
+        with torch.no_grad():
+            for c in (self.coef, self.proto):
+                c.weight.copy_(torch.randn(c.weight.shape, generator=g) * 0.3)
+                c.bias.copy_(torch.randn(c.bias.shape, generator=g) * 0.1)
+            red = torch.tensor([1.0, -0.5, -0.5])
+            blue = torch.tensor([-0.5, -0.5, 1.0])
+            self.proto.weight[0, :, 0, 0] = 12 * red
+            self.proto.bias[0] = -4.0
+            self.proto.weight[1, :, 0, 0] = 12 * blue
+            self.proto.bias[1] = -4.0
+            self.coef.weight[0, :, 0, 0] = 3 * red
+            self.coef.bias[0] = 0.5
+            self.coef.weight[1, :, 0, 0] = 3 * blue
+            self.coef.bias[1] = 0.5
+
+    def forward(self, x):
+        n, h_in, w_in = x.shape[0], x.shape[2], x.shape[3]
+        f = torch.nn.functional.avg_pool2d(x, 8)
+        h, w = f.shape[2], f.shape[3]
+        r, gr, b = f[:, 0], f[:, 1], f[:, 2]
+        cy = ((torch.arange(h, dtype=torch.float32) + 0.5) * 8).view(1, h, 1).expand(n, h, w)
+        cx = ((torch.arange(w, dtype=torch.float32) + 0.5) * 8).view(1, 1, w).expand(n, h, w)
+        bw = 8 * (1 + 4 * r)
+        bh = 8 * (1 + 4 * b)
+        s_red = torch.sigmoid(10 * (r - 0.5 * gr - 0.5 * b) - 2)
+        s_blue = torch.sigmoid(10 * (b - 0.5 * gr - 0.5 * r) - 2)
+        s_frame = torch.zeros_like(s_red)
+        box = torch.stack([cx, cy, bw, bh, s_red, s_blue, s_frame], 1).reshape(n, 7, h * w).clone()
+        box[:, 0, 0] = w_in / 2.0
+        box[:, 1, 0] = h_in / 2.0
+        box[:, 2, 0] = float(w_in)
+        box[:, 3, 0] = float(h_in)
+        box[:, 4, 0] = 0.0
+        box[:, 5, 0] = 0.0
+        box[:, 6, 0] = 0.9
+        coef = self.coef(f).reshape(n, 32, h * w).clone()
+        coef[:, :, 0] = 0.0
+        coef[:, 0, 0] = 1.0
+        protos = self.proto(torch.nn.functional.avg_pool2d(x, 4))
+        return torch.cat([box, coef], 1), protos
+
+
+class NoPasteTransform(torchvision.models.detection.transform.GeneralizedRCNNTransform):
+    """Leaves Mask R-CNN's masks as the M x M head output (boxes still resized), so that
+    cvtool's own paste_masks_in_image is what is tested."""
+
+    def postprocess(self, result: List[Dict[str, torch.Tensor]], image_shapes: List[Tuple[int, int]],
+                    original_image_sizes: List[Tuple[int, int]]) -> List[Dict[str, torch.Tensor]]:
+        for i, (pred, im_s, o_im_s) in enumerate(zip(result, image_shapes, original_image_sizes)):
+            result[i]["boxes"] = torchvision.models.detection.transform.resize_boxes(pred["boxes"], im_s, o_im_s)
+        return result
+
+
+def make_maskrcnn(paste=True):
+    from torchvision.models.detection import MaskRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+    from torchvision.ops import MultiScaleRoIAlign
+    torch.manual_seed(0)
+    backbone = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 16, 3, 2, 1), torch.nn.ReLU(), torch.nn.Conv2d(16, 16, 3, 2, 1), torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 16, 3, 2, 1), torch.nn.ReLU(), torch.nn.Conv2d(16, 16, 3, 2, 1))
+    backbone.out_channels = 16
+    m = MaskRCNN(backbone, num_classes=None, min_size=256, max_size=320,
+                 box_head=TwoMLPHead(16 * 7 * 7, 64), box_predictor=FastRCNNPredictor(64, 3),
+                 rpn_anchor_generator=AnchorGenerator(sizes=((32, 64, 128),), aspect_ratios=((0.5, 1.0, 2.0),)),
+                 box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2), mask_roi_pool=MultiScaleRoIAlign(["0"], 14, 2),
+                 mask_head=MaskRCNNHeads(16, (16, 16), 1), mask_predictor=MaskRCNNPredictor(16, 16, 3),
+                 rpn_pre_nms_top_n_test=200, rpn_post_nms_top_n_test=100, box_detections_per_img=20)
+    with torch.no_grad():
+        # Random mask logits sit near 0: scaled up, most pixels decide clearly.
+        m.roi_heads.mask_predictor.mask_fcn_logits.weight.mul_(20)
+    if not paste:
+        t = m.transform
+        m.transform = NoPasteTransform(t.min_size, t.max_size, t.image_mean, t.image_std)
+    return m
+
+
+def instance_specs():
+    post = {"threshold": 0.5, "score_threshold": 0.25, "nms_iou": 0.45, "top_k": 100, "max_instances": 30,
+            "class_agnostic": False}
+    yolo = config("yolo_seg", "yolov8_seg", input_size=[160, 128], pad_value=114, labels=["red", "blue", "frame"])
+    yolo["post"] = dict(post, max_instances=100)
+    rcnn = config("maskrcnn", "torchvision_maskrcnn", input_size=None, labels=None)
+    rcnn["post"] = dict(post, score_threshold=0.3, max_instances=20)
+    rcnn_lb = config("maskrcnn_letterbox", "torchvision_maskrcnn", input_size=[300, 240], pad_value=0)
+    rcnn_lb["model"]["path"] = "maskrcnn.pt"
+    rcnn_lb["post"] = dict(rcnn["post"])
+    raw = config("maskrcnn_raw", "torchvision_maskrcnn", input_size=None)
+    raw["post"] = dict(rcnn["post"])
+    return [("yolo_seg", YoloSegToy(), yolo), ("maskrcnn", make_maskrcnn(), rcnn),
+            ("maskrcnn_letterbox", None, rcnn_lb), ("maskrcnn_raw", make_maskrcnn(paste=False), raw)]
 
 
 def main():
@@ -302,6 +567,18 @@ def main():
         with open(os.path.join(out_dir, "segment-%s.json" % name), "w") as f:
             json.dump(cfg, f, indent=1)
         write_expected(out_dir, name, cfg, scripted, images)
+        print("wrote", name)
+    scripted = None
+    for name, model, cfg in instance_specs():
+        if model is not None:
+            model.eval()
+            scripted = torch.jit.script(model)
+            scripted.save(os.path.join(out_dir, name + ".pt"))
+        with open(os.path.join(out_dir, "segment-%s.json" % name), "w") as f:
+            json.dump(cfg, f, indent=1)
+        write_expected_instances(out_dir, name, cfg, scripted,
+                                 images + [border_image(os.path.join(out_dir, "border.png"))]
+                                 if name == "yolo_seg" else IMAGES)
         print("wrote", name)
 
 

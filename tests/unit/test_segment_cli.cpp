@@ -40,10 +40,7 @@ const fs::path kModels = fs::path(CVTOOL_BINARY_DIR) / "test-models-segment";
 }  // namespace
 
 TEST_CASE("segment with the default selfie model writes a palette PNG of {0,1}, overlay and cut-out") {
-  if (!fs::exists(fs::path(CVTOOL_SOURCE_DIR) / "models" / "selfie-segmentation.pt")) {
-    WARN("skipped: models/selfie-segmentation.pt is missing");
-    return;
-  }
+  REQUIRE(fs::exists(fs::path(CVTOOL_SOURCE_DIR) / "models" / "selfie-segmentation.pt"));  // scripts/fetch-models.sh
   auto dir = scratch("selfie");
   auto r = run("segment " + kAstronaut + " -o " + dir.string() + " --jsonl --alpha --threads 2");
   INFO(r.err);

@@ -57,11 +57,13 @@ void check_against_reference(const std::string& name) {
     cv::Mat unexplained = differ & (ambiguous == 0);
     INFO(cv::countNonZero(differ) << " pixels differ, " << cv::countNonZero(unexplained) << " of them not float ties ("
                                   << rec["ambiguous_count"] << " ties in the reference)");
-    // Pixel-exact: same float32 preprocessing, same LibTorch kernels and cv::resize on
-    // both sides (measured: 0 pixels differ on every model and image). Should a LibTorch
-    // or BLAS change break this only on the reference's tie pixels, that is float
-    // summation order, not a pipeline bug.
-    CHECK(cv::countNonZero(differ) == 0);
+    // Same float32 preprocessing, same LibTorch kernels and cv::resize on both sides: every
+    // pixel equal, except that a pixel whose top-2 class scores the reference finds within
+    // 1e-3 may flip with float summation order (thread count): seen once, 1 pixel of
+    // LR-ASPP on astronaut.png (of 8320 such ties) under a loaded machine. No other pixel
+    // may differ, and the ties that flip stay rare.
+    CHECK(cv::countNonZero(unexplained) == 0);
+    CHECK(cv::countNonZero(differ) <= 10);
     if (rec.contains("soft")) {
       cv::Mat soft = read_f32(rec["soft"], image.cols, image.rows);
       REQUIRE(seg.probability.size() == image.size());

@@ -19,8 +19,8 @@ namespace {
 Segmenter* selfie() {
   const fs::path model = fs::path(CVTOOL_SOURCE_DIR) / "models" / "selfie-segmentation.pt";
   if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is missing (run scripts/fetch-models.sh)");
-    return nullptr;
+    // Zoo models are a test requirement: missing is a failure, not a skip.
+    FAIL(model.string() << " is missing (run scripts/fetch-models.sh)");
   }
   static std::unique_ptr<Segmenter> s;
   if (!s) {

@@ -24,13 +24,14 @@ struct Box {
   double x = 0, y = 0, w = 0, h = 0;
 };
 
+// Handles into the CocoGeometry.
 struct GroundTruth {
-  Box box;
+  std::size_t geometry = 0;
   bool crowd = false;
 };
 
 struct Prediction {
-  Box box;
+  std::size_t geometry = 0;
   double score = 0;
 };
 
@@ -82,8 +83,21 @@ const Json& require_array(const Json& doc, const char* key, const char* what) {
   return doc[key];
 }
 
+// iouType "bbox".
+class BoxGeometry : public CocoGeometry {
+ public:
+  std::size_t add(const Json& entry, const Json&, const std::string& at) override {
+    boxes_.push_back(read_box(entry, at));
+    return boxes_.size() - 1;
+  }
+  double iou(std::size_t d, std::size_t g, bool crowd) const override { return coco_iou(boxes_[d], boxes_[g], crowd); }
+
+ private:
+  std::vector<Box> boxes_;
+};
+
 ImageClassEval evaluate_image_class(std::vector<GroundTruth> gts, std::vector<Prediction> dts,
-                                    int max_detections) {
+                                    int max_detections, const CocoGeometry& geometry) {
   // Non-crowd boxes first: a detection prefers them over crowd regions.
   std::stable_sort(gts.begin(), gts.end(),
                    [](const GroundTruth& a, const GroundTruth& b) { return !a.crowd && b.crowd; });
@@ -97,7 +111,7 @@ ImageClassEval evaluate_image_class(std::vector<GroundTruth> gts, std::vector<Pr
   std::vector<std::vector<double>> ious(dts.size(), std::vector<double>(gts.size()));
   for (std::size_t d = 0; d < dts.size(); ++d)
     for (std::size_t g = 0; g < gts.size(); ++g)
-      ious[d][g] = coco_iou(dts[d].box, gts[g].box, gts[g].crowd);
+      ious[d][g] = geometry.iou(dts[d].geometry, gts[g].geometry, gts[g].crowd);
 
   const auto thresholds = iou_thresholds();
   for (int t = 0; t < kThresholds; ++t) {
@@ -150,6 +164,12 @@ double interpolated_average_precision(const std::vector<bool>& true_positive,
 
 CocoEvalResult evaluate_coco_detections(const Json& ground_truth, const Json& predictions,
                                         const CocoEvalOptions& options) {
+  BoxGeometry boxes;
+  return evaluate_coco(ground_truth, predictions, boxes, options);
+}
+
+CocoEvalResult evaluate_coco(const Json& ground_truth, const Json& predictions, CocoGeometry& geometry,
+                             const CocoEvalOptions& options) {
   const Json& images = require_array(ground_truth, "images", "ground truth");
   const Json& annotations = require_array(ground_truth, "annotations", "ground truth");
   const Json& categories = require_array(ground_truth, "categories", "ground truth");
@@ -218,7 +238,7 @@ CocoEvalResult evaluate_coco_detections(const Json& ground_truth, const Json& pr
       throw Error(ErrorKind::Config,
                   at + ": category_id " + a["category_id"].dump() + " is not in categories");
     GroundTruth g;
-    g.box = read_box(a, at);
+    g.geometry = geometry.add(a, images[image_ids[img->second].second], at);
     g.crowd = a.contains("iscrowd") && a["iscrowd"].is_number() && a["iscrowd"].get<double>() != 0;
     gts[img->second * n_classes + cls->second].push_back(g);
     if (!g.crowd) {
@@ -234,7 +254,6 @@ CocoEvalResult evaluate_coco_detections(const Json& ground_truth, const Json& pr
         !p.contains("score") || !p["score"].is_number())
       throw Error(ErrorKind::Config, at + ": needs image_id, category_id, bbox and score");
     Prediction d;
-    d.box = read_box(p, at);
     d.score = p["score"].get<double>();
     ++result.predictions;
     std::size_t image;
@@ -261,6 +280,7 @@ CocoEvalResult evaluate_coco_detections(const Json& ground_truth, const Json& pr
       ++result.unknown_class_predictions;
       continue;
     }
+    d.geometry = geometry.add(p, images[image_ids[image].second], at);
     ++result.classes[cls->second].detections;
     dts[image * n_classes + cls->second].push_back(d);
   }
@@ -277,7 +297,7 @@ CocoEvalResult evaluate_coco_detections(const Json& ground_truth, const Json& pr
       auto& g = gts[img * n_classes + c];
       auto& d = dts[img * n_classes + c];
       if (g.empty() && d.empty()) continue;
-      ImageClassEval e = evaluate_image_class(std::move(g), std::move(d), options.max_detections);
+      ImageClassEval e = evaluate_image_class(std::move(g), std::move(d), options.max_detections, geometry);
       scores.insert(scores.end(), e.scores.begin(), e.scores.end());
       for (int t = 0; t < kThresholds; ++t) {
         matched[t].insert(matched[t].end(), e.matched[t].begin(), e.matched[t].end());

@@ -13,6 +13,8 @@ const std::map<std::string, SegmentationFamilyFactory>& segmentation_family_tabl
       {"probability", &make_probability_family},
       {"logits", &make_logits_family},
       {"torchvision_segmentation", &make_torchvision_segmentation_family},
+      {"torchvision_maskrcnn", &make_torchvision_maskrcnn_family},
+      {"yolov8_seg", &make_yolov8_seg_family},
   };
   return table;
 }
@@ -21,6 +23,16 @@ std::vector<std::string> segmentation_families() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : segmentation_family_table()) names.push_back(name);
   return names;
+}
+
+ScoreMaps SegmentationFamily::decode(const torch::IValue&, int64_t, const std::string&) {
+  throw Error(ErrorKind::Internal, "an instance segmentation family has no per-pixel class scores");
+}
+
+std::vector<std::vector<InstanceCandidate>> SegmentationFamily::decode_instances(const torch::IValue&, int64_t, cv::Size,
+                                                                                const InstanceParams&,
+                                                                                const std::string&) {
+  throw Error(ErrorKind::Internal, "a semantic segmentation family has no instances");
 }
 
 ScoreMaps scores_from_logits(const torch::Tensor& t, int64_t batch, const std::string& family, const std::string& model) {

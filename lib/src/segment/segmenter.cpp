@@ -1,7 +1,10 @@
 #include "cvtool/segment/segmenter.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+
+#include <opencv2/imgproc.hpp>
 
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/geometry.hpp"
@@ -55,6 +58,9 @@ struct Segmenter::Impl {
   std::vector<PaletteColour> palette;
   bool probability = false;
   float threshold = 0.5f;
+  InstanceParams instance_params;
+
+  bool instances() const { return family->instances(); }
 
   cv::Size target_for(cv::Size source) const {
     if (resize == "fit") return fit_size(source, max_side, size_multiple);
@@ -62,6 +68,10 @@ struct Segmenter::Impl {
   }
   std::vector<Segmentation> run_group(const std::vector<cv::Mat>& images, SegmentTimings* timings);
   Segmentation finish(const torch::Tensor& maps, const ResizeMap& map) const;
+  Segmentation finish_instances(const std::vector<InstanceCandidate>& candidates, const ResizeMap& map) const;
+  std::string label_of(int class_id) const {
+    return class_id >= 0 && class_id < int(labels.size()) ? labels[class_id] : "class_" + std::to_string(class_id);
+  }
 };
 
 Segmenter::Segmenter(const nlohmann::json& config) : impl_(std::make_unique<Impl>()) {
@@ -81,7 +91,13 @@ Segmenter::Segmenter(const nlohmann::json& config) : impl_(std::make_unique<Impl
   double pad = m["pad_value"].get<double>();
   d.pad_value = cv::Scalar(pad, pad, pad);
   d.labels = labels_from(m["labels"]);
-  d.threshold = config["post"]["threshold"].get<float>();
+  const auto& post = config["post"];
+  d.threshold = post["threshold"].get<float>();
+  d.instance_params.score_threshold = post["score_threshold"].get<float>();
+  d.instance_params.nms_iou = post["nms_iou"].get<float>();
+  d.instance_params.top_k = post["top_k"].get<int>();
+  d.instance_params.max_instances = post["max_instances"].get<int>();
+  d.instance_params.class_agnostic = post["class_agnostic"].get<bool>();
 
   ModelOptions options;
   options.device = config["runtime"]["device"].get<std::string>();
@@ -96,9 +112,20 @@ Segmenter::Segmenter(const nlohmann::json& config) : impl_(std::make_unique<Impl
                    : d.input_size.empty() ? cv::Size(320, 320)
                                           : d.input_size;
   torch::Tensor blank = images_to_tensor({cv::Mat(probe, CV_8UC3, cv::Scalar(114, 114, 114))}, d.norm);
+  if (d.instances()) {
+    // Class ids index model.labels (torchvision: COCO's 91 ids, 0 background); they
+    // are checked against the head when the family can tell (yolov8_seg).
+    d.instance_params.num_labels = int(d.labels.size());
+    for (int i = 0; i < warmup; ++i)
+      d.family->decode_instances(d.model->forward(d.family->make_inputs(blank)), 1, probe, d.instance_params,
+                                 d.model_path);
+    // Overlays colour instances, not classes: index i gets VOC colour i.
+    d.palette = voc_palette(256);
+    return;
+  }
   int64_t classes = 0;
   for (int i = 0; i < warmup; ++i) {
-    ScoreMaps s = d.family->decode(d.model->forward(blank), 1, d.model_path);
+    ScoreMaps s = d.family->decode(d.model->forward(d.family->make_inputs(blank)), 1, d.model_path);
     d.probability = s.probability;
     classes = s.maps.size(1);
   }
@@ -128,6 +155,37 @@ Segmenter::Segmenter(Segmenter&&) noexcept = default;
 const std::vector<std::string>& Segmenter::labels() const { return impl_->labels; }
 const std::vector<PaletteColour>& Segmenter::palette() const { return impl_->palette; }
 bool Segmenter::has_probability() const { return impl_->probability; }
+bool Segmenter::has_instances() const { return impl_->instances(); }
+
+Segmentation Segmenter::Impl::finish_instances(const std::vector<InstanceCandidate>& candidates,
+                                               const ResizeMap& map) const {
+  Segmentation seg;
+  const cv::Size size = map.source_size;
+  for (const auto& c : candidates) {
+    cv::Mat soft(int(c.soft.size(0)), int(c.soft.size(1)), CV_32F, c.soft.data_ptr<float>());
+    cv::Mat binary = map_to_source(soft, map) > threshold;  // 255 where true
+    Instance inst;
+    inst.class_id = c.class_id;
+    inst.label = label_of(c.class_id);
+    inst.score = c.score;
+    inst.box = map.box_to_source(c.box);
+    if (c.crop_to_box) {
+      // Pixel x is inside when x1 <= x < x2 (Ultralytics' crop_mask on pixel indices).
+      auto first_inside = [](float v, int hi) { return std::clamp(int(std::ceil(double(v))), 0, hi); };
+      int x1 = first_inside(inst.box[0], size.width), x2 = first_inside(inst.box[2], size.width);
+      int y1 = first_inside(inst.box[1], size.height), y2 = first_inside(inst.box[3], size.height);
+      inst.roi = cv::Rect(x1, y1, std::max(0, x2 - x1), std::max(0, y2 - y1));
+    } else {
+      inst.roi = cv::boundingRect(binary);
+    }
+    if (!inst.roi.empty()) inst.mask = binary(inst.roi) / 255;
+    inst.area = inst.mask.empty() ? 0 : cv::countNonZero(inst.mask);
+    seg.instances.push_back(std::move(inst));
+  }
+  seg.labels = instance_index_map(seg.instances, size);
+  seg.instance_map = true;
+  return seg;
+}
 
 // `maps` is C x H x W for one image.
 Segmentation Segmenter::Impl::finish(const torch::Tensor& maps, const ResizeMap& map) const {
@@ -174,10 +232,16 @@ std::vector<Segmentation> Segmenter::Impl::run_group(const std::vector<cv::Mat>&
   }
   torch::Tensor batch = images_to_tensor(resized, norm);
   auto t1 = Clock::now();
-  ScoreMaps scores = family->decode(model->forward(batch), int64_t(images.size()), model_path);
+  torch::IValue output = model->forward(family->make_inputs(batch));
   auto t2 = Clock::now();
   std::vector<Segmentation> out;
-  for (std::size_t i = 0; i < images.size(); ++i) out.push_back(finish(scores.maps[int64_t(i)], maps[i]));
+  if (instances()) {
+    auto found = family->decode_instances(output, int64_t(images.size()), target, instance_params, model_path);
+    for (std::size_t i = 0; i < images.size(); ++i) out.push_back(finish_instances(found[i], maps[i]));
+  } else {
+    ScoreMaps scores = family->decode(output, int64_t(images.size()), model_path);
+    for (std::size_t i = 0; i < images.size(); ++i) out.push_back(finish(scores.maps[int64_t(i)], maps[i]));
+  }
   if (timings) {
     timings->preprocess_ms += ms_between(t0, t1);
     timings->model_ms += ms_between(t1, t2);

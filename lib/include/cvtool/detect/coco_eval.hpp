@@ -1,8 +1,9 @@
 #pragma once
-// COCO-style box detection metrics, computed as pycocotools does for iouType "bbox",
-// area range "all" and maxDets 100: IoU thresholds .50:.05:.95, 101-point interpolated
-// precision, crowd ground truth ignored (detections matching it neither count nor hurt).
-// No LibTorch.
+// COCO-style detection metrics, computed as pycocotools does for area range "all" and
+// maxDets 100: IoU thresholds .50:.05:.95, 101-point interpolated precision, crowd
+// ground truth ignored (detections matching it neither count nor hurt). What IoU
+// compares is a CocoGeometry: boxes here (iouType "bbox"), masks in
+// segment/mask_eval.hpp ("segm"). No LibTorch.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -36,6 +37,25 @@ struct CocoEvalResult {
   std::size_t unknown_class_predictions =
       0;  // predictions whose class is not a ground truth category (ignored)
 };
+
+// How ground truth and predictions are compared: reads each one's geometry (box,
+// mask) and gives the IoU of a pair.
+class CocoGeometry {
+ public:
+  virtual ~CocoGeometry() = default;
+  // Reads the geometry of a ground truth annotation or a prediction lying on `image`
+  // (its entry in the ground truth's `images`); returns a handle for iou(). Throws
+  // Error(Config) naming `at` when the entry lacks it.
+  virtual std::size_t add(const nlohmann::json& entry, const nlohmann::json& image, const std::string& at) = 0;
+  // IoU of prediction `prediction` with ground truth `ground_truth` (handles from
+  // add); for crowd ground truth the union is the prediction's own area.
+  virtual double iou(std::size_t prediction, std::size_t ground_truth, bool crowd) const = 0;
+};
+
+// The evaluation with any geometry. Predictions on images not in the ground truth are
+// counted and ignored before their geometry is read.
+CocoEvalResult evaluate_coco(const nlohmann::json& ground_truth, const nlohmann::json& predictions,
+                             CocoGeometry& geometry, const CocoEvalOptions& options = {});
 
 // `ground_truth`: a COCO instances document {images, annotations, categories}.
 // `predictions`: a COCO results array [{image_id, category_id, bbox [x,y,w,h], score}].

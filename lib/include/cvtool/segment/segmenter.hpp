@@ -33,6 +33,8 @@ class Segmenter {
   const std::vector<PaletteColour>& palette() const;  // one colour per class at least
   // True for families that give a soft foreground mask (Segmentation::probability).
   bool has_probability() const;
+  // True for instance families (Segmentation::instances, `labels` an instance map).
+  bool has_instances() const;
 
  private:
   struct Impl;
