@@ -13,9 +13,15 @@
 #include "cvtool/core/sink.hpp"
 #include "cvtool/core/video_sink.hpp"
 #include "cvtool/detect/detector.hpp"
+#ifdef CVTOOL_EMBED
+#include "cvtool/embed/embedder.hpp"
+#endif
+#include "cvtool/track/appearance.hpp"
 #include "cvtool/track/byte_tracker.hpp"
+#include "cvtool/track/camera_motion.hpp"
 #include "cvtool/track/draw_tracks.hpp"
 #include "cvtool/track/mot_format.hpp"
+#include "cvtool/track/siamese_tracker.hpp"
 #include "cvtool/track/single_object_tracker.hpp"
 
 namespace cvtool::cli {
@@ -28,10 +34,15 @@ struct TrackOptions {
   std::string init;        // single-object mode: the box on the first frame
   std::string method = "csrt";
   std::string classes;
+  bool cmc = false;
+  std::string appearance;
 };
 
-TrackerParams tracker_params(const Json& t) {
+TrackerParams tracker_params(const Json& t, const Json& appearance) {
   TrackerParams p;
+  p.appearance.iou_weight = appearance["iou_weight"].get<float>();
+  p.appearance.max_cosine_distance = appearance["max_cosine_distance"].get<float>();
+  p.appearance.ema = appearance["ema"].get<float>();
   p.high_threshold = t["high_threshold"].get<float>();
   p.low_threshold = t["low_threshold"].get<float>();
   p.new_track_threshold = t["new_track_threshold"].get<float>();
@@ -48,8 +59,29 @@ TrackerParams tracker_params(const Json& t) {
 class Sequence {
  public:
   Sequence(const std::string& source, const Json& config, const TrackOptions& opts, OutputNamer& namer, JsonlWriter& jsonl)
-      : source_(source), opts_(opts), namer_(namer), jsonl_(jsonl), tracker_(tracker_params(config["tracker"])),
-        drawer_(config["output"]["trail"].get<int>()) {
+      : source_(source), opts_(opts), namer_(namer), jsonl_(jsonl),
+        tracker_(tracker_params(config["tracker"], config["appearance"])), drawer_(config["output"]["trail"].get<int>()) {
+    high_threshold_ = config["tracker"]["high_threshold"].get<float>();
+    const Json& cm = config["camera_motion"];
+    if (cm["enabled"].get<bool>()) {
+      CameraMotionParams p;
+      p.max_side = cm["max_side"].get<int>();
+      p.max_corners = cm["max_corners"].get<int>();
+      p.ransac_threshold = cm["ransac_threshold"].get<double>();
+      camera_ = std::make_unique<CameraMotionEstimator>(p);
+    }
+    appearance_ = config["appearance"]["embedder"].get<std::string>();
+    if (appearance_ == "model") {
+      std::string path = config["appearance"]["config"].get<std::string>();
+      if (path.empty()) throw Error(ErrorKind::Config, "appearance.config: embedder \"model\" needs an embed config");
+#ifdef CVTOOL_EMBED
+      ConfigSources sources{path, {"runtime.threads=" + config["runtime"]["threads"].dump(),
+                                   "runtime.device=" + config["runtime"]["device"].get<std::string>()}};
+      embedder_ = std::make_unique<Embedder>(load_config(sources, task_schema("embed")));
+#else
+      throw Error(ErrorKind::Config, "appearance.embedder: \"model\" needs cvtool built with -DCVTOOL_EMBED=ON");
+#endif
+    }
     bool out = !opts.common.output_dir.empty();
     save_video_ = out && config["output"]["save_video"].get<bool>();
     mot_ = out && config["output"]["mot_txt"].get<bool>();
@@ -57,7 +89,41 @@ class Sequence {
 
   // `frame_number` is 1-based as in MOTChallenge.
   void step(int frame_number, const cv::Mat& image, const std::vector<Detection>& dets) {
-    auto tracks = tracker_.update(dets);
+    if ((camera_ || appearance_ != "none") && image.empty() && !warned_no_image_) {
+      spdlog::warn("{}: camera motion and appearance need the video frames; tracking on boxes alone", source_);
+      warned_no_image_ = true;
+    }
+    if (camera_ && !image.empty()) {
+      cv::Matx23d warp = camera_->estimate(image);
+      if (!is_identity(warp)) tracker_.apply_camera_motion(warp);
+    }
+    std::vector<std::vector<float>> embeddings;
+    if (appearance_ == "colour" && !image.empty()) {
+      std::vector<std::array<float, 4>> boxes;
+      for (const auto& d : dets) boxes.push_back(d.box);
+      embeddings = colour_embeddings(image, boxes);
+    }
+#ifdef CVTOOL_EMBED
+    if (embedder_ && !image.empty() && !dets.empty()) {
+      // Crops of the high-score boxes only: appearance is used in the first pass alone.
+      std::vector<cv::Mat> crops;
+      std::vector<std::size_t> which;
+      const cv::Rect bounds(0, 0, image.cols, image.rows);
+      for (std::size_t i = 0; i < dets.size(); ++i) {
+        const auto& b = dets[i].box;
+        cv::Rect r = cv::Rect(cv::Point(int(b[0]), int(b[1])), cv::Point(int(b[2]) + 1, int(b[3]) + 1)) & bounds;
+        if (dets[i].score < high_threshold_ || r.width < 4 || r.height < 4) continue;
+        crops.push_back(image(r));
+        which.push_back(i);
+      }
+      embeddings.assign(dets.size(), {});
+      if (!crops.empty()) {
+        auto vectors = embedder_->embed(crops);
+        for (std::size_t k = 0; k < which.size(); ++k) embeddings[which[k]] = std::move(vectors[k]);
+      }
+    }
+#endif
+    auto tracks = tracker_.update(dets, embeddings);
     Json list = Json::array();
     for (const auto& t : tracks) {
       auto r2 = [](float v) { return std::round(double(v) * 100) / 100; };
@@ -93,6 +159,13 @@ class Sequence {
   JsonlWriter& jsonl_;
   ByteTracker tracker_;
   TrackDrawer drawer_;
+  std::unique_ptr<CameraMotionEstimator> camera_;
+  std::string appearance_;
+  float high_threshold_ = 0;
+#ifdef CVTOOL_EMBED
+  std::unique_ptr<Embedder> embedder_;
+#endif
+  bool warned_no_image_ = false;
   bool save_video_ = false, mot_ = false;
   std::unique_ptr<VideoSink> video_;
   std::string mot_text_;
@@ -109,6 +182,23 @@ std::vector<Detection> detections_from_rows(const std::vector<MotRow>& rows) {
     dets.push_back(d);
   }
   return dets;
+}
+
+SiameseParams siamese_params(const Json& config) {
+  const Json& s = config["single_object"]["siamese"];
+  SiameseParams p;
+  p.model = s["model"].get<std::string>();
+  p.device = config["runtime"]["device"].get<std::string>();
+  p.exemplar_size = s["exemplar_size"].get<int>();
+  p.search_size = s["search_size"].get<int>();
+  p.context = s["context"].get<double>();
+  p.window_influence = s["window_influence"].get<double>();
+  p.scale_step = s["scale_step"].get<double>();
+  p.scale_penalty = s["scale_penalty"].get<double>();
+  p.scale_rate = s["scale_rate"].get<double>();
+  p.lost_below = s["lost_below"].get<double>();
+  p.found_above = s["found_above"].get<double>();
+  return p;
 }
 
 // One object from a box on the first frame of each video: JSONL per frame with the
@@ -148,7 +238,7 @@ int run_single_object(const TrackOptions& opts, const Json& config) {
     if (frame.source != current) {
       finish_sequence();
       current = frame.source;
-      tracker = make_single_object_tracker(opts.method);
+      tracker = opts.method == "siamese" ? make_siamese_tracker(siamese_params(config)) : make_single_object_tracker(opts.method);
       tracker->init(frame.image, init);
       r.box = init;
       r.score = 1;
@@ -190,6 +280,8 @@ int run_track(TrackOptions& opts) {
     while (std::getline(ss, name, ',')) list.push_back(name);
     opts.common.flag_overrides.push_back("detector.classes=" + list.dump());
   }
+  if (opts.cmc) opts.common.flag_overrides.push_back("camera_motion.enabled=true");
+  if (!opts.appearance.empty()) opts.common.flag_overrides.push_back("appearance.embedder=" + opts.appearance);
   Json config = load_task_config("track", "track-bytetrack.json", opts.common);
   configure_threads(config["runtime"]["threads"].get<int>());
   if (!opts.init.empty()) return run_single_object(opts, config);
@@ -271,14 +363,18 @@ Command register_track(CLI::App& app) {
   cmd->add_option("--detections", opts->detections, "MOTChallenge det.txt: track these detections instead of detecting");
   cmd->add_option("--classes", opts->classes, "Classes to track (names, comma-separated; default person)");
   cmd->add_option("--init", opts->init, "Single-object mode: x,y,w,h of the object on the first frame");
-  cmd->add_option("--method", opts->method, "Single-object method: csrt, kcf, mil or template")
-      ->check(CLI::IsMember({"csrt", "kcf", "mil", "template"}));
+  cmd->add_option("--method", opts->method, "Single-object method: csrt, kcf, mil, template or siamese")
+      ->check(CLI::IsMember({"csrt", "kcf", "mil", "template", "siamese"}));
+  cmd->add_flag("--cmc", opts->cmc, "Compensate camera motion (sets camera_motion.enabled)");
+  cmd->add_option("--appearance", opts->appearance, "Fuse appearance with IoU: none, colour or model (appearance.embedder)")
+      ->check(CLI::IsMember({"none", "colour", "model"}));
   cmd->footer(
       "\nExamples:\n"
       "  cvtool track /usr/share/doc/opencv-doc/examples/data/vtest.avi -o out/\n"
       "  cvtool track street.mp4 --classes person,car --jsonl > tracks.jsonl\n"
       "  cvtool track --detections MOT17-02/det/det.txt -o out/\n"
-      "  cvtool track clip.avi --init 254,220,27,90 --method csrt --jsonl\n");
+      "  cvtool track pan.avi --detections det.txt --cmc --appearance colour -o out/\n"
+      "  cvtool track clip.avi --init 254,220,27,90 --method siamese --jsonl\n");
   return {cmd, [opts] { return run_track(*opts); }};
 }
 

@@ -3,13 +3,19 @@
 #include <catch2/catch.hpp>
 #include <numeric>
 #include <random>
+#include <set>
+
+#include <opencv2/imgproc.hpp>
 
 #include "cvtool/core/error.hpp"
+#include "cvtool/track/appearance.hpp"
 #include "cvtool/track/byte_tracker.hpp"
+#include "cvtool/track/camera_motion.hpp"
 #include "cvtool/track/hungarian.hpp"
 #include "cvtool/track/kalman_box_filter.hpp"
 #include "cvtool/track/mot_format.hpp"
 #include "cvtool/track/mot_metrics.hpp"
+#include "cvtool/track/siamese_tracker.hpp"
 #include "cvtool/track/single_object_tracker.hpp"
 
 using namespace cvtool;
@@ -201,4 +207,186 @@ TEST_CASE("the template tracker reports losing an object and recovering it elsew
   CHECK(last == cv::Rect2d(250, 180, 30, 30));
   CHECK_THROWS_WITH(parse_box("1,2,x,4"), "--init 1,2,x,4: expected x,y,w,h in pixels");
   CHECK_THROWS_WITH(make_single_object_tracker("boosting"), "--method boosting: expected kcf, csrt, mil or template");
+}
+
+// --- camera-motion compensation ---------------------------------------------------
+
+namespace {
+
+// A blurred random texture: plenty of corners, no repeating pattern.
+cv::Mat texture(int w, int h, unsigned seed) {
+  cv::Mat t(h, w, CV_8UC3);
+  cv::theRNG().state = seed;
+  cv::randu(t, 0, 255);
+  cv::GaussianBlur(t, t, cv::Size(0, 0), 2.0);
+  return t;
+}
+
+cv::Mat shifted(const cv::Mat& image, double dx, double dy) {
+  cv::Mat out;
+  cv::warpAffine(image, out, cv::Matx23d(1, 0, dx, 0, 1, dy), image.size(), cv::INTER_LINEAR, cv::BORDER_REFLECT);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("camera motion: a pan is measured at full resolution, moving objects are outliers") {
+  cv::Mat scene = texture(1280, 720, 3);
+  cv::Mat patch = texture(120, 120, 4);
+  CameraMotionEstimator cmc;  // downscales 1280 -> 640
+  cv::Mat first = scene.clone();
+  patch.copyTo(first(cv::Rect(300, 300, 120, 120)));
+  CHECK(is_identity(cmc.estimate(first)));  // nothing to compare with yet
+  // The camera pans by (-9, +4) pixels while the patch (an object) moves 30 px to the right.
+  cv::Mat second = shifted(scene, -9, 4);
+  patch.copyTo(second(cv::Rect(330, 300, 120, 120)));
+  cv::Matx23d m = cmc.estimate(second);
+  CHECK(m(0, 2) == Approx(-9).margin(0.3));
+  CHECK(m(1, 2) == Approx(4).margin(0.3));
+  CHECK(m(0, 0) == Approx(1).margin(0.005));
+  CHECK(m(0, 1) == Approx(0).margin(0.005));
+  CHECK(cmc.inliers() >= 100);
+  // A frame of another size starts over.
+  CHECK(is_identity(cmc.estimate(texture(320, 240, 5))));
+}
+
+TEST_CASE("a camera warp moves the Kalman state: centre by the warp, velocity by its linear part") {
+  KalmanBoxFilter kf({100, 100, 140, 180});
+  for (int f = 1; f <= 30; ++f) {
+    kf.predict();
+    kf.update({100.f + 5 * f, 100, 140.f + 5 * f, 180});
+  }
+  auto before = kf.box();
+  kf.apply_warp({1, 0, 10, 0, 1, -4});
+  auto after = kf.box();
+  CHECK(after[0] == Approx(before[0] + 10).margin(1e-3));
+  CHECK(after[3] == Approx(before[3] - 4).margin(1e-3));
+  CHECK(kf.mean()(4) == Approx(5).margin(0.1));  // translation leaves velocity alone
+  kf.apply_warp({2, 0, 0, 0, 2, 0});              // zoom in x2 about the origin
+  auto zoomed = kf.box();
+  CHECK(zoomed[0] == Approx(2 * after[0]).margin(1e-3));
+  CHECK(zoomed[3] == Approx(2 * after[3]).margin(1e-3));
+  CHECK(kf.mean()(4) == Approx(10).margin(0.2));
+}
+
+TEST_CASE("camera-motion compensation keeps identities through a sudden pan") {
+  // Three people stand still; from frame 10 to 14 the camera pans 25 px a frame, so in
+  // the image they jump left: predicted and measured boxes overlap too little (IoU 0.09).
+  auto run = [](bool compensate) {
+    ByteTracker tracker;
+    std::vector<std::set<int>> ids(3);
+    double camera = 0;
+    for (int f = 0; f < 25; ++f) {
+      double step = f >= 10 && f < 15 ? 25 : 0;
+      camera += step;
+      if (compensate && step != 0) tracker.apply_camera_motion({1, 0, -step, 0, 1, 0});
+      std::vector<Detection> dets;
+      for (int i = 0; i < 3; ++i) dets.push_back(box_at(float(100 + 200 * i - camera), 100));
+      for (const auto& t : tracker.update(dets))
+        for (int i = 0; i < 3; ++i)
+          if (std::abs(t.box[0] - dets[std::size_t(i)].box[0]) < 5) ids[std::size_t(i)].insert(t.id);
+    }
+    return ids;
+  };
+  for (const auto& person : run(true)) CHECK(person.size() == 1);
+  for (const auto& person : run(false)) CHECK(person.size() == 2);  // a new identity after the pan
+}
+
+// --- appearance ---------------------------------------------------------------------
+
+TEST_CASE("appearance: cosine distances, gallery updates and the fused, gated cost") {
+  CHECK(cosine_distance({1, 0}, {0, 1}) == Approx(1));
+  CHECK(cosine_distance({0.6f, 0.8f}, {0.6f, 0.8f}) == Approx(0).margin(1e-6));
+  CHECK(cosine_distance({1, 0}, {-1, 0}) == Approx(2));
+  CHECK(cosine_distance({}, {1, 0}) == 1);
+  std::vector<float> gallery;
+  update_gallery(gallery, {0, 1}, 0.9f);
+  CHECK(gallery == std::vector<float>{0, 1});  // the first embedding is taken as is
+  gallery = {1, 0};
+  update_gallery(gallery, {0, 1}, 0.5f);
+  CHECK(gallery[0] == Approx(std::sqrt(0.5)));
+  CHECK(gallery[1] == Approx(std::sqrt(0.5)));
+  AppearanceParams p;  // lambda 0.5, gate 0.25
+  CHECK(fused_cost(0.5f, 0.2f, {1, 0}, {1, 0}, p) == Approx(0.25));
+  CHECK(fused_cost(0.5f, 0.2f, {0.6f, 0.8f}, {0.8f, 0.6f}, p) == Approx(0.5 * 0.5 + 0.5 * 0.04));
+  CHECK(fused_cost(0.1f, 0.2f, {1, 0}, {1, 0}, p) == kGatedCost);  // too far apart
+  CHECK(fused_cost(0.9f, 0.2f, {1, 0}, {0, 1}, p) == kGatedCost);  // too different
+  CHECK(fused_cost(0.5f, 0.2f, {}, {1, 0}, p) == Approx(0.5));     // no gallery yet: IoU alone
+}
+
+TEST_CASE("colour embeddings tell a red-over-blue box from a blue-over-red one, wherever it is") {
+  cv::Mat frame(200, 300, CV_8UC3, cv::Scalar(128, 128, 128));
+  auto person = [&](int x, cv::Scalar top, cv::Scalar bottom) {
+    frame(cv::Rect(x, 20, 40, 50)) = top;
+    frame(cv::Rect(x, 70, 40, 50)) = bottom;
+  };
+  const cv::Scalar red(0, 0, 220), blue(220, 0, 0);
+  person(10, red, blue);
+  person(100, blue, red);
+  person(200, red, blue);
+  auto e = colour_embeddings(frame, {{10, 20, 50, 120}, {100, 20, 140, 120}, {200, 20, 240, 120}, {500, 0, 600, 50}});
+  REQUIRE(e.size() == 4);
+  CHECK(cosine_distance(e[0], e[2]) == Approx(0).margin(1e-6));
+  CHECK(cosine_distance(e[0], e[1]) == Approx(1).margin(1e-6));
+  CHECK(std::all_of(e[3].begin(), e[3].end(), [](float v) { return v == 0; }));  // outside the frame
+}
+
+TEST_CASE("two people who meet and turn back: IoU alone swaps them, appearance keeps them") {
+  // A walks right from x=100 and B left from x=260, 10 px a frame at the same height; at
+  // frame 8 they stand on the same spot and then both walk back the way they came. A
+  // constant-velocity prediction carries each track through the other person.
+  auto run = [](bool with_appearance) {
+    ByteTracker tracker;
+    std::set<int> a_ids, b_ids;
+    for (int f = 0; f < 20; ++f) {
+      float offset = 10.f * float(f <= 8 ? f : 16 - f);
+      std::vector<Detection> dets = {box_at(100 + offset, 100), box_at(260 - offset, 100)};
+      std::vector<std::vector<float>> embeddings;
+      if (with_appearance) embeddings = {{1, 0}, {0, 1}};
+      auto tracks = tracker.update(dets, embeddings);
+      if (f >= 6 && f <= 10) continue;  // overlapping: which box is whose is ambiguous
+      for (const auto& t : tracks) (std::abs(t.box[0] - dets[0].box[0]) < 8 ? a_ids : b_ids).insert(t.id);
+    }
+    return std::make_pair(a_ids, b_ids);
+  };
+  auto [a_iou, b_iou] = run(false);
+  CHECK(a_iou == std::set<int>{1, 2});  // swapped
+  CHECK(b_iou == std::set<int>{1, 2});
+  auto [a, b] = run(true);
+  CHECK(a == std::set<int>{1});
+  CHECK(b == std::set<int>{2});
+}
+
+TEST_CASE("update() refuses embeddings that do not match the detections") {
+  ByteTracker tracker;
+  CHECK_THROWS_AS(tracker.update({box_at(0, 0)}, {{1, 0}, {0, 1}}), Error);
+}
+
+TEST_CASE("the siamese tracker follows a patch, loses it while hidden and recovers it") {
+  // Needs the zoo model (scripts/fetch-models.sh centernet-stride8): fails without it.
+  SiameseParams p;
+  p.model = CVTOOL_SOURCE_DIR "/models/centernet-stride8.pt";
+  auto tracker = make_siamese_tracker(p);
+  cv::Mat background = texture(320, 240, 11);
+  cv::Mat patch(40, 40, CV_8UC3);
+  for (int y = 0; y < 40; ++y)  // a red and yellow checkerboard: nothing like the background
+    for (int x = 0; x < 40; ++x)
+      patch.at<cv::Vec3b>(y, x) = ((x / 10 + y / 10) % 2) ? cv::Vec3b(0, 0, 230) : cv::Vec3b(0, 230, 230);
+  auto frame_with = [&](int x, int y) {
+    cv::Mat f = background.clone();
+    if (x >= 0) patch.copyTo(f(cv::Rect(x, y, 40, 40)));
+    return f;
+  };
+  tracker->init(frame_with(100, 100), {100, 100, 40, 40});
+  std::vector<std::string> states;
+  cv::Rect2d last;
+  for (int f = 1; f < 11; ++f) {
+    cv::Mat frame = f < 5 ? frame_with(100 + 4 * f, 100 + 2 * f) : f < 8 ? frame_with(-1, 0) : frame_with(140, 110);
+    auto r = tracker->update(frame);
+    states.push_back(to_string(r.state));
+    last = r.box;
+  }
+  CHECK(states == std::vector<std::string>{"tracking", "tracking", "tracking", "tracking", "lost", "lost", "lost",
+                                           "recovered", "tracking", "tracking"});
+  CHECK((last & cv::Rect2d(140, 110, 40, 40)).area() / (last | cv::Rect2d(140, 110, 40, 40)).area() > 0.7);
 }

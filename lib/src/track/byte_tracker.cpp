@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cvtool/core/error.hpp"
 #include "cvtool/track/hungarian.hpp"
 
 namespace cvtool {
@@ -11,6 +12,7 @@ struct ByteTracker::State {
   KalmanBoxFilter filter;
   bool confirmed = false;
   int last_frame = 0;
+  std::vector<float> gallery;  // appearance: EMA of the embeddings of its matches
   State(const Detection& d, int id, int frame) : filter(d.box) {
     track.id = id;
     track.class_id = d.class_id;
@@ -39,13 +41,27 @@ namespace {
 
 using StatePtr = std::unique_ptr<ByteTracker::State>;
 
-// Matches tracks[ti] to dets[di] by IoU >= min_iou; returns the pairs and marks them used.
+// Matches tracks[ti] to dets[di] by IoU >= min_iou, fused with appearance when
+// `embeddings` (one per detection) is given; returns the (track, detection) pairs.
 std::vector<std::pair<std::size_t, std::size_t>> associate(const std::vector<ByteTracker::State*>& tracks,
-                                                           const std::vector<const Detection*>& dets, float min_iou) {
+                                                           const std::vector<const Detection*>& dets, float min_iou,
+                                                           const std::vector<const std::vector<float>*>* embeddings = nullptr,
+                                                           const AppearanceParams* appearance = nullptr) {
   std::vector<std::vector<double>> cost(tracks.size(), std::vector<double>(dets.size()));
-  for (std::size_t t = 0; t < tracks.size(); ++t)
-    for (std::size_t d = 0; d < dets.size(); ++d) cost[t][d] = 1.0 - box_iou(tracks[t]->filter.box(), dets[d]->box);
-  Assignment a = solve_assignment(cost, 1.0 - min_iou);
+  for (std::size_t t = 0; t < tracks.size(); ++t) {
+    auto predicted = tracks[t]->filter.box();
+    for (std::size_t d = 0; d < dets.size(); ++d) {
+      float iou = box_iou(predicted, dets[d]->box);
+      cost[t][d] = embeddings ? fused_cost(iou, min_iou, tracks[t]->gallery, *(*embeddings)[d], *appearance)
+                              : 1.0 - iou;
+    }
+  }
+  // The price of leaving a pair unmatched: the dearest cost the gates let through.
+  double max_cost = 1.0 - min_iou;
+  if (embeddings)
+    max_cost = std::max(max_cost, appearance->iou_weight * (1.0 - min_iou) +
+                                      (1.0 - appearance->iou_weight) * appearance->max_cosine_distance);
+  Assignment a = solve_assignment(cost, max_cost);
   std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t t = 0; t < tracks.size(); ++t)
     if (a.row_to_col[t] >= 0) pairs.emplace_back(t, std::size_t(a.row_to_col[t]));
@@ -54,12 +70,29 @@ std::vector<std::pair<std::size_t, std::size_t>> associate(const std::vector<Byt
 
 }  // namespace
 
-std::vector<Track> ByteTracker::update(const std::vector<Detection>& detections) {
+void ByteTracker::apply_camera_motion(const cv::Matx23d& warp) {
+  for (auto& s : tracked_) s->filter.apply_warp(warp);
+  for (auto& s : lost_) s->filter.apply_warp(warp);
+}
+
+std::vector<Track> ByteTracker::update(const std::vector<Detection>& detections,
+                                       const std::vector<std::vector<float>>& embeddings) {
   ++frame_;
+  const bool use_appearance = !embeddings.empty();
+  if (use_appearance && embeddings.size() != detections.size())
+    throw Error(ErrorKind::Internal, "tracker: " + std::to_string(embeddings.size()) + " embeddings for " +
+                                         std::to_string(detections.size()) + " detections");
+  static const std::vector<float> kNone;
   std::vector<const Detection*> high, low;
-  for (const auto& d : detections) {
-    if (d.score >= params_.high_threshold) high.push_back(&d);
-    else if (d.score > params_.low_threshold) low.push_back(&d);
+  std::vector<const std::vector<float>*> high_embedding;
+  for (std::size_t i = 0; i < detections.size(); ++i) {
+    const auto& d = detections[i];
+    if (d.score >= params_.high_threshold) {
+      high.push_back(&d);
+      high_embedding.push_back(use_appearance ? &embeddings[i] : &kNone);
+    } else if (d.score > params_.low_threshold) {
+      low.push_back(&d);
+    }
   }
   for (auto& s : tracked_) s->filter.predict();
   for (auto& s : lost_) s->filter.predict();
@@ -70,8 +103,11 @@ std::vector<Track> ByteTracker::update(const std::vector<Detection>& detections)
   for (auto& s : tracked_) (s->confirmed ? pool : unconfirmed).push_back(s.get());
   for (auto& s : lost_) pool.push_back(s.get());
   std::vector<bool> matched_track(pool.size(), false), used_high(high.size(), false);
-  for (auto [t, d] : associate(pool, high, params_.match_iou)) {
+  // Appearance only here: low-score boxes are often occluded, their embeddings unreliable.
+  for (auto [t, d] : associate(pool, high, params_.match_iou, use_appearance ? &high_embedding : nullptr,
+                               &params_.appearance)) {
     pool[t]->match(*high[d], frame_);
+    update_gallery(pool[t]->gallery, *high_embedding[d], params_.appearance.ema);
     matched_track[t] = used_high[d] = true;
   }
   // Pass 2: tracks still unmatched (that were tracked last frame, not lost) against low-score ones.
@@ -81,11 +117,13 @@ std::vector<Track> ByteTracker::update(const std::vector<Detection>& detections)
   for (auto [t, d] : associate(rest, low, params_.second_match_iou)) rest[t]->match(*low[d], frame_);
   // Pass 3: new tracks awaiting confirmation against the remaining high-score detections.
   std::vector<const Detection*> remaining;
+  std::vector<const std::vector<float>*> remaining_embedding;
   for (std::size_t d = 0; d < high.size(); ++d)
-    if (!used_high[d]) remaining.push_back(high[d]);
+    if (!used_high[d]) remaining.push_back(high[d]), remaining_embedding.push_back(high_embedding[d]);
   std::vector<bool> used_remaining(remaining.size(), false);
   for (auto [t, d] : associate(unconfirmed, remaining, params_.unconfirmed_match_iou)) {
     unconfirmed[t]->match(*remaining[d], frame_);
+    update_gallery(unconfirmed[t]->gallery, *remaining_embedding[d], params_.appearance.ema);
     used_remaining[d] = true;
   }
 
@@ -108,6 +146,7 @@ std::vector<Track> ByteTracker::update(const std::vector<Detection>& detections)
   for (std::size_t d = 0; d < remaining.size(); ++d) {
     if (used_remaining[d] || remaining[d]->score < params_.new_track_threshold) continue;
     auto s = std::make_unique<State>(*remaining[d], next_id_++, frame_);
+    s->gallery = *remaining_embedding[d];
     // On the first frame there is nothing to confirm against: start confirmed, as ByteTrack does.
     s->confirmed = frame_ == 1 || params_.min_hits <= 1;
     tracked_.push_back(std::move(s));

@@ -1,5 +1,6 @@
 #include "cvtool/track/kalman_box_filter.hpp"
 
+#include <cmath>
 #include <opencv2/core.hpp>
 
 namespace cvtool {
@@ -58,6 +59,20 @@ void KalmanBoxFilter::update(const std::array<float, 4>& box) {
   cv::Matx<double, 8, 4> gain = cov_ * hm.t() * s.inv(cv::DECOMP_CHOLESKY);
   mean_ = mean_ + gain * (z - hm * mean_);
   cov_ = cov_ - gain * s * gain.t();
+}
+
+void KalmanBoxFilter::apply_warp(const cv::Matx23d& m) {
+  double scale = std::sqrt(std::abs(m(0, 0) * m(1, 1) - m(0, 1) * m(1, 0)));
+  auto t = cv::Matx<double, 8, 8>::eye();
+  for (int base : {0, 4}) {  // (x, y) and (vx, vy)
+    t(base, base) = m(0, 0), t(base, base + 1) = m(0, 1);
+    t(base + 1, base) = m(1, 0), t(base + 1, base + 1) = m(1, 1);
+  }
+  t(3, 3) = t(7, 7) = scale;  // height and its velocity; the aspect ratio is unchanged
+  mean_ = t * mean_;
+  mean_(0) += m(0, 2);
+  mean_(1) += m(1, 2);
+  cov_ = t * cov_ * t.t();
 }
 
 std::array<float, 4> KalmanBoxFilter::box() const {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cvtool/detect/detection.hpp"
+#include "cvtool/track/appearance.hpp"
 #include "cvtool/track/kalman_box_filter.hpp"
 
 namespace cvtool {
@@ -21,6 +22,8 @@ struct TrackerParams {
   int min_hits = 2;                // a track is reported after this many matched frames
   int track_buffer = 30;           // frames a lost track is kept for re-identification
   float min_box_area = 10;         // tracks smaller than this are not reported
+  // Appearance fused into the first (high-score) pass when update() gets embeddings.
+  AppearanceParams appearance;
 };
 
 struct Track {
@@ -38,7 +41,12 @@ class ByteTracker {
   explicit ByteTracker(TrackerParams params = {});
   ~ByteTracker();
   // Feeds the detections of the next frame; returns the confirmed tracks seen in it.
-  std::vector<Track> update(const std::vector<Detection>& detections);
+  // `embeddings` (optional): one L2-normalised vector per detection, for appearance.
+  std::vector<Track> update(const std::vector<Detection>& detections,
+                            const std::vector<std::vector<float>>& embeddings = {});
+  // Moves every track by the camera's motion from the previous frame to the next one
+  // (CameraMotionEstimator); call before the update() of that frame.
+  void apply_camera_motion(const cv::Matx23d& warp);
   int frame() const { return frame_; }
 
   struct State;  // a track with its filter; defined in byte_tracker.cpp

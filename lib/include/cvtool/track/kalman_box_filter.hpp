@@ -13,6 +13,9 @@ class KalmanBoxFilter {
   explicit KalmanBoxFilter(const std::array<float, 4>& box);
   void predict();
   void update(const std::array<float, 4>& box);
+  // Moves the state by a camera warp (previous frame -> this frame): the centre by the
+  // whole warp, the velocity by its linear part, height by its scale; covariance alike.
+  void apply_warp(const cv::Matx23d& warp);
   std::array<float, 4> box() const;  // x1, y1, x2, y2 of the current mean
   const cv::Matx<double, 8, 1>& mean() const { return mean_; }
 
