@@ -1,0 +1,123 @@
+// `cvtool train classify`: maps flags onto the train config and runs the trainer. The
+// run folder gets checkpoints, metrics (JSONL per epoch, JSON + PNG at the end) and one
+// standalone TorchScript classifier with its classify config.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "cvtool/core/error.hpp"
+#include "cvtool/core/runtime.hpp"
+#include "cvtool/train/trainer.hpp"
+
+namespace cvtool::cli {
+
+namespace {
+
+struct TrainOptions {
+  CommonOptions common;
+  std::string data, val, backbone, freeze, optimizer, schedule, sampler, class_weights, loss;
+  int epochs = 0, batch = 0, patience = -1;
+  double lr = -1, weight_decay = -1, dropout = -1, val_fraction = -1;
+  long long seed = -1;
+  bool multi_label = false, resume = false;
+  std::vector<int> imgsz;
+};
+
+std::string json_string(const std::string& s) { return Json(s).dump(); }
+
+int run_train_classify(TrainOptions& t) {
+  setup_logging(t.common);
+  auto& o = t.common.flag_overrides;
+  // Paths given as flags are relative to the working directory; the config loader
+  // resolves override paths that way.
+  if (!t.data.empty()) o.push_back("data.train=" + json_string(t.data));
+  if (!t.val.empty()) o.push_back("data.val=" + json_string(t.val));
+  if (t.val_fraction >= 0) o.push_back("data.val_fraction=" + std::to_string(t.val_fraction));
+  if (t.multi_label) o.push_back("data.multi_label=true");
+  if (!t.backbone.empty()) o.push_back("model.backbone=" + json_string(t.backbone));
+  if (!t.freeze.empty()) o.push_back("model.freeze=" + json_string(t.freeze));
+  if (t.dropout >= 0) o.push_back("model.dropout=" + std::to_string(t.dropout));
+  if (t.imgsz.size() == 1) t.imgsz.push_back(t.imgsz[0]);
+  if (t.imgsz.size() == 2) o.push_back("model.input_size=[" + std::to_string(t.imgsz[0]) + "," + std::to_string(t.imgsz[1]) + "]");
+  if (!t.optimizer.empty()) o.push_back("optim.optimizer=" + json_string(t.optimizer));
+  if (!t.schedule.empty()) o.push_back("optim.schedule=" + json_string(t.schedule));
+  if (t.epochs > 0) o.push_back("optim.epochs=" + std::to_string(t.epochs));
+  if (t.batch > 0) o.push_back("optim.batch=" + std::to_string(t.batch));
+  if (t.lr > 0) o.push_back("optim.lr=" + std::to_string(t.lr));
+  if (t.weight_decay >= 0) o.push_back("optim.weight_decay=" + std::to_string(t.weight_decay));
+  if (t.patience >= 0) o.push_back("optim.early_stopping=" + std::to_string(t.patience));
+  if (!t.sampler.empty()) o.push_back("sampler=" + json_string(t.sampler));
+  if (!t.class_weights.empty()) o.push_back("loss.class_weights=" + json_string(t.class_weights));
+  if (!t.loss.empty()) o.push_back("loss.type=" + json_string(t.loss));
+  if (t.seed >= 0) o.push_back("seed=" + std::to_string(t.seed));
+  Json config = load_task_config("train", "train-classify.json", t.common);
+  if (t.common.output_dir.empty()) throw Error(ErrorKind::Usage, "train needs -o RUN_DIR for checkpoints and the exported model");
+  configure_threads(config["runtime"]["threads"].get<int>());
+  TrainRun run;
+  run.output_dir = t.common.output_dir;
+  run.resume = t.resume;
+  run.progress = t.common.quiet ? "off" : t.common.progress;
+  TrainResult r = train_classifier(config, run);
+  if (t.common.jsonl) {
+    Json summary = {{"model", r.model_path},       {"config", r.config_path},     {"classes", r.classes},
+                    {"best_epoch", r.best_epoch},   {"epochs", r.epochs.size()},   {"stopped_early", r.stopped_early},
+                    {"seconds", r.seconds},         {"metrics", r.final_metrics}};
+    std::cout << summary.dump() << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command register_train(CLI::App& app) {
+  auto t = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "Train models (classify: a TorchScript image classifier)");
+  cmd->require_subcommand(1);
+  CLI::App* cls = cmd->add_subcommand("classify", "Train or fine-tune an image classifier; exports TorchScript + a classify config");
+  cls->add_option("-c,--config", t->common.config, "Train config (JSON); default: configs/train-classify.json");
+  cls->add_option("--set", t->common.sets, "Override a config key: key.path=value (repeatable)")->allow_extra_args(false)->take_all();
+  cls->add_option("-o,--output", t->common.output_dir, "Run folder (checkpoints, metrics, model.pt, classify.json)")->required();
+  cls->add_option("--data", t->data, "ImageFolder root (root/<class>/*) or a .csv/.jsonl list of path,labels");
+  cls->add_option("--val", t->val, "Validation set (same layouts); default: a seeded split of --data");
+  cls->add_option("--val-fraction", t->val_fraction, "Held out per class when --val is not given")->check(CLI::Range(0.0, 0.9));
+  cls->add_flag("--multi-label", t->multi_label, "Several labels per image (sigmoid + binary cross-entropy)");
+  cls->add_option("--backbone", t->backbone, "TorchScript backbone for transfer learning (default: a small CNN from scratch)");
+  cls->add_option("--freeze", t->freeze, "Freeze backbone parameters up to and including this layer ('all': whole backbone)");
+  cls->add_option("--imgsz", t->imgsz, "Input size: S or W H")->expected(1, 2);
+  cls->add_option("--dropout", t->dropout, "Dropout before the head")->check(CLI::Range(0.0, 0.95));
+  cls->add_option("--optimizer", t->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
+  cls->add_option("--schedule", t->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
+  cls->add_option("--epochs", t->epochs, "Epochs")->check(CLI::PositiveNumber);
+  cls->add_option("--batch", t->batch, "Global batch size (split over data-parallel ranks)")->check(CLI::PositiveNumber);
+  cls->add_option("--lr", t->lr, "Learning rate")->check(CLI::PositiveNumber);
+  cls->add_option("--weight-decay", t->weight_decay, "Weight decay")->check(CLI::NonNegativeNumber);
+  cls->add_option("--patience", t->patience, "Early stopping: epochs without a lower val loss (0: never)")->check(CLI::NonNegativeNumber);
+  cls->add_option("--sampler", t->sampler, "shuffle, oversample or undersample")
+      ->check(CLI::IsMember({"shuffle", "oversample", "undersample"}));
+  cls->add_option("--class-weights", t->class_weights, "none or balanced")->check(CLI::IsMember({"none", "balanced"}));
+  cls->add_option("--loss", t->loss, "cross_entropy or focal")->check(CLI::IsMember({"cross_entropy", "focal"}));
+  cls->add_option("--seed", t->seed, "Seed (split, init, order, augmentation)")->check(CLI::NonNegativeNumber);
+  cls->add_flag("--resume", t->resume, "Continue from RUN_DIR/last.pt");
+  cls->add_option("--threads", t->common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cls->add_flag("--jsonl", t->common.jsonl, "Print a JSON summary of the run on stdout");
+  cls->add_flag("-q,--quiet", t->common.quiet, "Only warnings and errors on stderr");
+  cls->add_flag("-v,--verbose", t->common.verbose, "More logging");
+  cls->add_option("--progress", t->common.progress, "Progress bar per epoch: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  cls->footer(
+      "\nData-parallel: set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (as torchrun/Slurm do) and start one\n"
+      "process per rank; --batch is the global batch; rank 0 writes the run folder.\n"
+      "\nExamples:\n"
+      "  cvtool train classify --data digits/train -o runs/digits -c configs/train-digits.json --threads 1\n"
+      "  cvtool train classify --data photos/ --backbone fonts/model.pt --freeze backbone.conv1 -o runs/ft --epochs 10\n"
+      "  cvtool classify digits/test -c runs/digits/classify.json --top-k 3\n");
+  cmd->footer("\nExample:\n  cvtool train classify --data root/ -o runs/x\n");
+  return {cmd, [t, cls] {
+            if (!cls->parsed()) throw Error(ErrorKind::Usage, "train: name what to train (classify)");
+            return run_train_classify(*t);
+          }};
+}
+
+}  // namespace cvtool::cli
