@@ -2,6 +2,8 @@
 
 #include <torch/cuda.h>
 
+#include <chrono>
+
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/hash.hpp"
 
@@ -21,7 +23,17 @@ torch::Device parse_device(const std::string& name) {
   throw Error(ErrorKind::Config, "device '" + name + "': expected cpu or cuda[:i]");
 }
 
+namespace {
+
+// A frozen module keeps its weights as graph constants: no parameters or buffers left.
+bool is_frozen(const torch::jit::Module& m) {
+  return m.parameters().size() == 0 && m.buffers().size() == 0;
+}
+
+}  // namespace
+
 Model::Model(const fs::path& path, const ModelOptions& options) : path_(path), device_(parse_device(options.device)) {
+  auto start = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!fs::exists(path, ec))
     throw Error(ErrorKind::Model, path.string() + ": model file not found (run scripts/fetch-models.sh?)");
@@ -37,10 +49,18 @@ Model::Model(const fs::path& path, const ModelOptions& options) : path_(path), d
     throw Error(ErrorKind::Model, path.string() + ": not a loadable TorchScript model: " + what.substr(0, 200));
   }
   module_.eval();
+  // The zoo's converters freeze already; user models often come unfrozen.
+  if (options.freeze && !is_frozen(module_)) module_ = torch::jit::freeze(module_);
+  if (options.optimize_for_inference) module_ = torch::jit::optimize_for_inference(module_);
+  channels_last_ = options.channels_last;
+  load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 torch::IValue Model::forward(std::vector<torch::IValue> inputs) {
   c10::InferenceMode guard;
+  if (channels_last_)
+    for (auto& v : inputs)
+      if (v.isTensor() && v.toTensor().dim() == 4) v = v.toTensor().contiguous(torch::MemoryFormat::ChannelsLast);
   try {
     return module_.forward(std::move(inputs));
   } catch (const c10::Error& e) {
@@ -49,7 +69,9 @@ torch::IValue Model::forward(std::vector<torch::IValue> inputs) {
   }
 }
 
-torch::IValue Model::forward(const torch::Tensor& input) { return forward(std::vector<torch::IValue>{input.to(device_)}); }
+torch::IValue Model::forward(const torch::Tensor& input) {
+  return forward(std::vector<torch::IValue>{input.to(device_)});
+}
 
 std::string describe_shape(const torch::Tensor& t) {
   std::string s;

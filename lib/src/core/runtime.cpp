@@ -5,6 +5,7 @@
 #include <malloc.h>
 
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <filesystem>
 #include <opencv2/core.hpp>
 #include <thread>
@@ -44,10 +45,20 @@ std::string describe_blas() {
 
 }  // namespace
 
-void configure_threads(int threads) {
-  int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(n);
-  cv::setNumThreads(n);
+ThreadBudget plan_threads(int requested, int hardware_threads) {
+  const int cores = std::max(1, hardware_threads);
+  ThreadBudget b;
+  b.intra_op = requested > 0 ? requested : cores;
+  b.opencv = b.intra_op;
+  b.decode_workers = std::clamp(cores - b.intra_op, 1, 4);
+  return b;
+}
+
+ThreadBudget configure_threads(int threads) {
+  ThreadBudget b = plan_threads(threads, int(std::thread::hardware_concurrency()));
+  at::set_num_threads(b.intra_op);
+  cv::setNumThreads(b.opencv);
+  return b;
 }
 
 void tune_allocator() {

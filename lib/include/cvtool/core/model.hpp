@@ -12,6 +12,11 @@ namespace cvtool {
 struct ModelOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:1"
   std::string sha256;          // when set, the file must match before it is loaded
+  // Inference optimisations, each measured on the zoo (docs/benchmarks.md); the
+  // defaults are what helped there. Outputs stay equal to tolerance (tests/unit/test_model_opt.cpp).
+  bool freeze = true;                   // torch::jit::freeze a module that is not frozen yet
+  bool optimize_for_inference = false;  // oneDNN fusions: slower on the zoo's models
+  bool channels_last = false;           // feed 4-D inputs in NHWC memory order
 };
 
 class Model {
@@ -25,12 +30,15 @@ class Model {
   torch::IValue forward(const torch::Tensor& input);
 
   const torch::Device& device() const { return device_; }
+  double load_ms() const { return load_ms_; }  // reading, checking and preparing the file
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
   torch::Device device_;
   torch::jit::Module module_;
+  bool channels_last_ = false;
+  double load_ms_ = 0;
 };
 
 // "cpu" or "cuda[:i]"; Error(Config) when CUDA is asked for but not built in.
