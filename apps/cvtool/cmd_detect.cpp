@@ -58,6 +58,13 @@ class DetectRun {
       : opts_(opts), config_(config), detector_(detector), namer_(opts.common.output_dir), jsonl_(std::cout) {
     if (opts.common.jsonl) report.record_failures_to(&jsonl_);
     for (const auto& item : items) namer_.protect_input(item.path);
+    // --resume: the COCO entries of inputs done before come back from the manifest.
+    if (Manifest* m = run_manifest())
+      for (const auto& item : items) {
+        Json done = m->payload(item.path);
+        if (done.is_object() && done.contains("coco"))
+          for (const auto& e : done["coco"]) coco_results_.push_back(e);
+      }
     const Json& out = config["output"];
     save_images_ = !opts.common.output_dir.empty() && out["save_images"].get<bool>();
     save_txt_ = !opts.common.output_dir.empty() && out["save_txt"].get<bool>();
@@ -125,7 +132,10 @@ class DetectRun {
     }
     if (coco_) {
       Json id = frame.index >= 0 ? Json(namer_.stem_for(frame.source, frame.index)) : coco_image_id(frame.source, image_ids_);
-      append_coco_results(coco_results_, id, dets);
+      Json entries = Json::array();
+      append_coco_results(entries, id, dets);
+      for (auto& e : entries) coco_results_.push_back(e);
+      report.set_payload({{"coco", std::move(entries)}});
     }
   }
 

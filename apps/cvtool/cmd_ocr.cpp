@@ -60,7 +60,7 @@ class OcrRun {
                   timings.recognize_ms);
     try {
       emit(frame, result);
-      report.success();
+      report.success(frame.source, frame.index);
     } catch (const Error& e) {
       report.failure(e.what(), frame.source);
     }

@@ -1,6 +1,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/interrupt.hpp"
 #include "cvtool/core/source.hpp"
 
 namespace cvtool {
@@ -30,6 +31,10 @@ std::size_t FrameStream::item_count() const { return state_->items.size(); }
 std::optional<FrameOrFailure> FrameStream::next() {
   State& s = *state_;
   while (true) {
+    if (stop_requested()) {
+      s.video.release();  // an unfinished video is redone whole on --resume
+      return std::nullopt;
+    }
     if (s.video.isOpened() && s.options.max_video_frames > 0 && s.video_frame >= s.options.max_video_frames) {
       s.video.release();  // the rest of the video was not asked for
       continue;
@@ -61,6 +66,7 @@ std::optional<FrameOrFailure> FrameStream::next() {
     }
     if (s.next_item >= s.items.size()) return std::nullopt;
     const InputItem& item = s.items[s.next_item++];
+    if (item.skip) continue;
     if (!item.error.empty()) return FrameOrFailure{{item.path, -1, {}}, item.error};
     if (item.kind == InputKind::Video) {
       if (!s.video.open(item.path, cv::CAP_ANY) || !s.video.isOpened())

@@ -38,27 +38,38 @@ InputItem make_item(const std::string& path) {
   return item;
 }
 
-void add_directory(const std::string& dir, std::vector<InputItem>& out) {
-  std::vector<std::string> found;
+// Lists `dir` recursively. A sub-folder that cannot be read becomes a failed item
+// naming it (not a silent gap); so does a broken link with an image/video name.
+void list_directory(const fs::path& dir, std::vector<InputItem>& found) {
   std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+  fs::directory_iterator it(dir, ec), end;
   if (ec) {
-    InputItem bad{dir, InputKind::Image, dir + ": cannot read directory: " + ec.message()};
-    out.push_back(bad);
+    found.push_back({dir.string(), InputKind::Image, dir.string() + ": cannot read directory: " + ec.message()});
     return;
   }
+  std::vector<fs::path> subdirs;
   for (; it != end; it.increment(ec)) {
     if (ec) {
-      out.push_back({dir, InputKind::Image, dir + ": error while listing: " + ec.message()});
+      found.push_back({dir.string(), InputKind::Image, dir.string() + ": error while listing: " + ec.message()});
       break;
     }
     const fs::path& p = it->path();
     std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;
-    if (is_image_extension(p) || is_video_extension(p)) found.push_back(p.string());
+    if (it->is_directory(type_ec)) {
+      if (!it->is_symlink(type_ec)) subdirs.push_back(p);  // no symlink loops
+    } else if ((is_image_extension(p) || is_video_extension(p)) &&
+               (it->is_regular_file(type_ec) || it->is_symlink(type_ec))) {
+      found.push_back(make_item(p.string()));
+    }
   }
-  std::sort(found.begin(), found.end());
-  for (const auto& path : found) out.push_back(make_item(path));
+  for (const auto& sub : subdirs) list_directory(sub, found);
+}
+
+void add_directory(const std::string& dir, std::vector<InputItem>& out) {
+  std::vector<InputItem> found;
+  list_directory(dir, found);
+  std::stable_sort(found.begin(), found.end(), [](const InputItem& a, const InputItem& b) { return a.path < b.path; });
+  out.insert(out.end(), found.begin(), found.end());
 }
 
 void add_list_file(const std::string& list, std::vector<InputItem>& out) {

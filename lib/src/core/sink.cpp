@@ -70,6 +70,7 @@ std::string sanitize_stem(const std::string& stem) {
     out += safe ? char(c) : '_';
   }
   while (!out.empty() && out[0] == '.') out[0] = '_';  // no hidden files, no ".."
+  if (!out.empty() && out[0] == '-') out[0] = '_';     // not an option to the next tool
   if (out.empty()) out = "input";
   return out;
 }
@@ -79,8 +80,13 @@ OutputNamer::OutputNamer(fs::path dir) : dir_(std::move(dir)) {}
 void OutputNamer::protect_input(const std::string& input_path) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(input_path, ec);
-  std::lock_guard<std::mutex> lock(mutex_);
-  inputs_.insert(ec ? input_path : canonical.string());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inputs_.insert(ec ? input_path : canonical.string());
+  }
+  // Claim the input's stem now, in input order: names then depend only on the input
+  // list, not on which inputs failed, were another shard's or were done before --resume.
+  stem_for(input_path);
 }
 
 std::string OutputNamer::stem_for(const std::string& source, long long frame_index) {

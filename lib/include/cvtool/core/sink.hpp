@@ -38,6 +38,7 @@ class OutputNamer {
   // dir / (stem + suffix); refuses a path that is one of the run's inputs.
   std::filesystem::path path_for(const std::string& source, const std::string& suffix,
                                  long long frame_index = -1);
+  // Refuses outputs that would overwrite this input, and claims its stem (in call order).
   void protect_input(const std::string& input_path);
   const std::filesystem::path& dir() const { return dir_; }
 

@@ -20,6 +20,9 @@ struct InputItem {
   std::string path;
   InputKind kind = InputKind::Image;
   std::string error;  // set when the item is known bad at enumeration (missing, unreadable)
+  // Not read in this run (another shard's, or finished before --resume). Skipped items
+  // stay in the list so output names do not depend on which items a run reads.
+  bool skip = false;
 };
 
 bool is_image_extension(const std::filesystem::path& path);
@@ -67,7 +70,8 @@ struct SourceOptions {
 };
 
 // Walks the items in order and yields frames (one per image, every vid_stride-th per
-// video) or failures.
+// video) or failures. Skips items marked `skip`; ends early once a stop was requested
+// (cvtool/core/interrupt.hpp).
 class FrameStream {
  public:
   FrameStream(std::vector<InputItem> items, SourceOptions options);
