@@ -93,6 +93,13 @@ MODEL=ppocrv4-rec; want_model "$@" && convert $MODEL onnx2torchscript.py "$OCR/c
 MODEL=ppocr-cls; want_model "$@" && convert $MODEL onnx2torchscript.py "$OCR/ch_ppocr_mobile_v2.0_cls_infer.onnx" --input-shape 1,3,48,192
 cp -f "$OCR/ppocr_keys_v1.txt" "$MODELS/ppocr_keys_v1.txt"
 MODEL=centernet; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/centernet.json" --outputs tower_0/keypoints,tower_0/wh --input-shape 1,512,512,3
+# The same graph cut at the end of its MobileNetV3 backbone (the 480-channel, stride-32
+# map before the CenterNet head): the feature map for `cvtool embed` (pooled in C++)
+# and for appearance features. Fully convolutional: any input side that is a multiple of 32.
+MODEL=centernet-backbone; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/centernet.json" --outputs tower_0/extern1/hard_swish/mul_1 --input-shape 1,512,512,3
+# The stride-8 early layers of the same MobileNetV3 (convolutions and squeeze-excite means:
+# the module traced at 128x128 runs at any size): the backbone of `cvtool track --method siamese`.
+MODEL=centernet-stride8; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/centernet.json" --outputs tower_0/MobilenetV3/expanded_conv_5/add --input-shape 1,128,128,3
 MODEL=blazeface; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/blazeface.json" --outputs Identity,Identity_1,Identity_2,Identity_3
 MODEL=faceres; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/faceres.json" --outputs global_pooling/Mean,gender_pred/Sigmoid,age_pred/Softmax
 MODEL=movenet-lightning; want_model "$@" && convert $MODEL tfjs2torchscript.py "$HUMAN/movenet-lightning.json" --outputs Identity

@@ -24,6 +24,8 @@ PACKAGES=(
   libopenblas0-openmp
   python3 python3-torch python3-torchvision python3-onnx python3-flatbuffers python3-numpy python3-opencv
   opencv-doc python3-skimage
+  libgloo-dev
+  libfaiss-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,8 +3,13 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
+#include "cvtool/core/engine.hpp"
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/interrupt.hpp"
 #include "cvtool/core/progress.hpp"
+#include "cvtool/core/shard.hpp"
 #include "cvtool/core/runtime.hpp"
 
 namespace cvtool::cli {
@@ -26,6 +31,8 @@ void add_common_options(CLI::App* cmd, CommonOptions& opts) {
   cmd->add_flag("-v,--verbose", opts.verbose, "More logging (-vv for debug)");
   cmd->add_option("--progress", opts.progress, "Progress bar: auto (on a terminal), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_option("--shard", opts.shard, "Read only block i of N of the inputs (i/N, 0-based) to split a batch across machines");
+  cmd->add_flag("--resume", opts.resume, "With -o: keep a manifest of done inputs there and skip those already done");
 }
 
 Json load_task_config(const std::string& task, const std::string& default_config, const CommonOptions& opts) {
@@ -54,10 +61,33 @@ void setup_logging(const CommonOptions& opts) {
                                         : spdlog::level::info);
 }
 
+namespace {
+std::unique_ptr<Manifest> g_manifest;
+std::size_t g_resumed = 0;
+}  // namespace
+
+Manifest* run_manifest() { return g_manifest.get(); }
+
 std::vector<InputItem> collect_inputs(const CommonOptions& opts) {
   if (opts.inputs.empty()) throw Error(ErrorKind::Usage, "no inputs given (files, folders, globs, @list.txt or -)");
+  if (opts.resume && opts.output_dir.empty())
+    throw Error(ErrorKind::Usage, "--resume needs -o DIR: the manifest of done inputs lives there");
+  std::optional<ShardSpec> shard;
+  if (!opts.shard.empty()) shard = parse_shard(opts.shard);
   auto items = enumerate_inputs(opts.inputs);
   if (items.empty()) throw Error(ErrorKind::Usage, "the inputs name no image or video file");
+  if (shard) {
+    auto [first, last] = shard_range(items.size(), *shard);
+    for (std::size_t i = 0; i < items.size(); ++i) items[i].skip = i < first || i >= last;
+    spdlog::info("shard {}/{}: inputs {}..{} of {}", shard->index, shard->count, first, last, items.size());
+  }
+  if (opts.resume) {
+    g_manifest = std::make_unique<Manifest>(opts.output_dir, true);
+    for (auto& item : items)
+      if (!item.skip && g_manifest->done(item.path)) item.skip = true, ++g_resumed;
+    if (g_resumed) spdlog::info("--resume: {} inputs already done (per {})", g_resumed, g_manifest->path().string());
+  }
+  install_stop_handlers();
   return items;
 }
 
@@ -71,32 +101,72 @@ SourceOptions source_options(const Json& config) {
   return s;
 }
 
+namespace {
+
+// Decoding on the engine's workers, batches through `process` here, emits (and
+// failures) in input order: on the emit thread when `async_emit`, else here.
+std::string run_batches(const std::vector<InputItem>& all_items, const Json& config, const CommonOptions& opts,
+                        std::size_t batch, const std::function<std::function<void()>(std::vector<Frame>&)>& process,
+                        const std::function<void(const std::string&, const std::string&)>& fail, bool async_emit) {
+  std::vector<InputItem> items;  // --shard/--resume: skipped items are not read
+  for (const auto& i : all_items)
+    if (!i.skip) items.push_back(i);
+  bool has_video = std::any_of(items.begin(), items.end(), [](const InputItem& i) { return i.kind == InputKind::Video; });
+  Progress progress(has_video ? 0 : items.size(), parse_progress_mode(opts.progress));
+  EngineOptions engine;
+  engine.batch = batch;
+  engine.async_emit = async_emit;
+  engine.workers = plan_threads(config["runtime"]["threads"].get<int>(), int(std::thread::hardware_concurrency()))
+                       .decode_workers;
+  JobSource jobs = frame_jobs(items, source_options(config));
+  run_engine(
+      [&jobs]() -> std::optional<DecodeJob> {
+        if (stop_requested()) return std::nullopt;  // SIGINT/SIGTERM: finish what is in flight
+        return jobs();
+      },
+      engine,
+      [&](std::vector<Frame>& frames) -> std::function<void()> {
+        std::function<void()> emit = process(frames);
+        return [emit, n = frames.size(), &progress] {
+          if (emit) emit();
+          for (std::size_t i = 0; i < n; ++i) progress.step(false);
+        };
+      },
+      [&](const std::string& source, const std::string& error) {
+        fail(source, error);
+        progress.step(true);
+      });
+  progress.finish();
+  return has_video ? "frames" : "images";
+}
+
+}  // namespace
+
 std::string for_each_batch(const std::vector<InputItem>& items, const Json& config, const CommonOptions& opts,
                            std::size_t batch, const std::function<void(std::vector<Frame>&)>& process,
                            const std::function<void(const std::string&, const std::string&)>& fail) {
-  FrameStream stream(items, source_options(config));
-  bool has_video = std::any_of(items.begin(), items.end(), [](const InputItem& i) { return i.kind == InputKind::Video; });
-  Progress progress(has_video ? 0 : items.size(), parse_progress_mode(opts.progress));
-  std::vector<Frame> pending;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    process(pending);
-    for (std::size_t i = 0; i < pending.size(); ++i) progress.step(false);
-    pending.clear();
-  };
-  while (auto next = stream.next()) {
-    if (!next->ok()) {
-      flush();
-      fail(next->frame.source, next->error);
-      progress.step(true);
-      continue;
-    }
-    pending.push_back(std::move(next->frame));
-    if (pending.size() >= std::max<std::size_t>(1, batch)) flush();
-  }
-  flush();
-  progress.finish();
-  return has_video ? "frames" : "images";
+  // `process` writes as it goes, so everything stays on this thread (no emit thread).
+  return run_batches(
+      items, config, opts, batch,
+      [&](std::vector<Frame>& frames) -> std::function<void()> {
+        process(frames);
+        return [] {};
+      },
+      fail, false);
+}
+
+std::string for_each_batch_pipelined(
+    const std::vector<InputItem>& items, const Json& config, const CommonOptions& opts, std::size_t batch,
+    const std::function<std::function<void()>(std::vector<Frame>&)>& process,
+    const std::function<void(const std::string&, const std::string&)>& fail) {
+  return run_batches(items, config, opts, batch, process, fail, true);
+}
+
+void RunReport::success(const std::string& source, long long frame_index) {
+  ++succeeded_;
+  // A video is recorded nowhere: an unfinished one is redone whole on --resume.
+  if (g_manifest && frame_index < 0) g_manifest->mark_done(source, payload_);
+  payload_ = Json();
 }
 
 void RunReport::failure(const std::string& message, const std::string& source) {
@@ -106,6 +176,12 @@ void RunReport::failure(const std::string& message, const std::string& source) {
 }
 
 int RunReport::finish(const std::string& what) {
+  if (g_resumed) spdlog::info("{} inputs were done by an earlier run (--resume)", g_resumed);
+  if (stop_requested()) {
+    spdlog::error("stopped by signal {} after {} {}; the rest was not read{}", stop_signal(), succeeded_, what,
+                  g_manifest ? ": rerun the same command with --resume to finish" : " (use -o DIR --resume to make runs resumable)");
+    failures_.push_back("interrupted by signal " + std::to_string(stop_signal()));
+  }
   if (failures_.empty()) {
     spdlog::info("{} {} done", succeeded_, what);
     return kExitOk;

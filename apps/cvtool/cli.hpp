@@ -8,6 +8,7 @@
 
 #include "cvtool/core/config.hpp"
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/manifest.hpp"
 #include "cvtool/core/sink.hpp"
 #include "cvtool/core/source.hpp"
 
@@ -34,6 +35,8 @@ struct CommonOptions {
   std::string progress = "auto";
   // Flag-driven overrides a task adds ("post.score_threshold=0.4"), applied after --set.
   std::vector<std::string> flag_overrides;
+  std::string shard;    // "i/N": this process reads only block i of N of the inputs
+  bool resume = false;  // keep a manifest in -o DIR; skip the inputs it lists as done
 };
 
 void add_common_options(CLI::App* cmd, CommonOptions& opts);
@@ -43,8 +46,13 @@ Json load_task_config(const std::string& task, const std::string& default_config
 
 void setup_logging(const CommonOptions& opts);
 
-// Expands the inputs; exits with a usage error when nothing was given.
+// Expands the inputs; exits with a usage error when nothing was given. With --shard or
+// --resume, items this run must not read are marked `skip` (they stay in the list so
+// output names stay the same); installs the SIGINT/SIGTERM clean-stop handlers.
 std::vector<InputItem> collect_inputs(const CommonOptions& opts);
+
+// The --resume manifest of this run, or null.
+Manifest* run_manifest();
 
 SourceOptions source_options(const Json& config);
 
@@ -56,6 +64,14 @@ std::string for_each_batch(const std::vector<InputItem>& items, const Json& conf
                            std::size_t batch, const std::function<void(std::vector<Frame>&)>& process,
                            const std::function<void(const std::string&, const std::string&)>& fail);
 
+// The same on the pipelined engine with writing split off: `process` runs the model
+// over a batch and returns what writes its results; that runs on the engine's emit
+// thread, in input order (with `fail`), while the next batch is in the model.
+std::string for_each_batch_pipelined(
+    const std::vector<InputItem>& items, const Json& config, const CommonOptions& opts, std::size_t batch,
+    const std::function<std::function<void()>(std::vector<Frame>&)>& process,
+    const std::function<void(const std::string&, const std::string&)>& fail);
+
 // Collects failures; prints each as one line on stderr when it happens and a summary
 // at the end. The exit code is 1 when anything failed.
 class RunReport {
@@ -63,6 +79,10 @@ class RunReport {
   // With --jsonl, each failure is also a {source, error} record among the results.
   void record_failures_to(JsonlWriter* jsonl) { jsonl_ = jsonl; }
   void success() { ++succeeded_; }
+  // Also records a finished still image (frame_index < 0) in the --resume manifest, with
+  // the payload set by set_payload (what a resumed run needs to rebuild aggregates).
+  void success(const std::string& source, long long frame_index);
+  void set_payload(Json payload) { payload_ = std::move(payload); }
   void failure(const std::string& message, const std::string& source = "");
   int finish(const std::string& what);
 
@@ -70,6 +90,7 @@ class RunReport {
   std::size_t succeeded_ = 0;
   std::vector<std::string> failures_;
   JsonlWriter* jsonl_ = nullptr;
+  Json payload_;
 };
 
 // Hands each frame's result to `emit`; an Error while emitting fails that input alone.
@@ -78,7 +99,7 @@ void emit_each(const std::vector<Frame>& frames, const std::vector<Result>& resu
   for (std::size_t i = 0; i < frames.size(); ++i) {
     try {
       emit(frames[i], results[i]);
-      report.success();
+      report.success(frames[i].source, frames[i].index);
     } catch (const Error& e) {
       report.failure(e.what(), frames[i].source);
     }

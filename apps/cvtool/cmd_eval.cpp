@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "cvtool/detect/coco_eval.hpp"
 #include "cvtool/detect/detector.hpp"
 #include "cvtool/ocr/ocr_metrics.hpp"
+#include "cvtool/segment/segment_eval.hpp"
 #include "cvtool/track/mot_metrics.hpp"
 
 namespace cvtool::cli {
@@ -265,6 +267,118 @@ std::function<int()> setup_eval_ocr(CLI::App* cmd, std::shared_ptr<EvalOutput> o
   return [opts, out] { return run_eval_ocr(*opts, *out); };
 }
 
+// ---------------------------------------------------------------- eval segment
+
+struct EvalSegmentOptions {
+  std::string ground_truth, predictions, labels;
+  int ignore_index = 255;
+  int max_detections = 100;
+};
+
+int run_eval_label_maps(const EvalSegmentOptions& opts, const EvalOutput& out) {
+  std::vector<std::string> names;
+  if (!opts.labels.empty()) names = read_labels(opts.labels);
+  LabelMapEvalResult r = evaluate_label_map_folders(opts.ground_truth, opts.predictions, opts.ignore_index, names);
+  if (r.unmatched_predictions)
+    spdlog::warn("{} prediction PNGs have no ground truth of the same name: ignored", r.unmatched_predictions);
+  if (out.jsonl) {
+    JsonlWriter writer(std::cout);
+    for (const auto& c : r.classes)
+      writer.write({{"task", "segment"},
+                    {"class_id", c.class_id},
+                    {"name", c.name},
+                    {"iou", metric(c.iou)},
+                    {"intersection", c.intersection},
+                    {"union", c.union_pixels},
+                    {"ground_truth", c.ground_truth},
+                    {"predicted", c.predicted}});
+    writer.write({{"task", "segment"},
+                  {"summary", true},
+                  {"miou", metric(r.mean_iou)},
+                  {"pixel_accuracy", metric(r.pixel_accuracy)},
+                  {"images", r.images},
+                  {"pixels", r.pixels},
+                  {"ignored_unknown_image", r.unmatched_predictions}});
+    return kExitOk;
+  }
+  std::printf("%-24s %6s %12s %12s %7s\n", "class", "id", "gt pixels", "predicted", "IoU");
+  for (const auto& c : r.classes)
+    std::printf("%-24.24s %6d %12llu %12llu %s\n", c.name.c_str(), c.class_id, (unsigned long long)c.ground_truth,
+                (unsigned long long)c.predicted, cell(c.iou).c_str());
+  std::printf("mIoU %s   pixel accuracy %s   (%zu images, %llu pixels scored)\n", cell(r.mean_iou).c_str(),
+              cell(r.pixel_accuracy).c_str(), r.images, (unsigned long long)r.pixels);
+  return kExitOk;
+}
+
+int run_eval_segment(const EvalSegmentOptions& opts, const EvalOutput& out) {
+  if (std::filesystem::is_directory(opts.ground_truth)) return run_eval_label_maps(opts, out);
+  // COCO instances: mask AP, reported like `eval detect`.
+  CocoEvalOptions options;
+  options.max_detections = opts.max_detections;
+  if (!opts.labels.empty()) options.labels = read_labels(opts.labels);
+  CocoEvalResult r = evaluate_coco_masks(read_json_document(opts.ground_truth, "ground truth"),
+                                         read_json_document(opts.predictions, "predictions"), options);
+  if (r.unmatched_image_predictions)
+    spdlog::warn("{} of {} predictions are on images not in the ground truth: ignored", r.unmatched_image_predictions,
+                 r.predictions);
+  if (r.unknown_class_predictions)
+    spdlog::warn("{} predictions have a category that is not in the ground truth: ignored", r.unknown_class_predictions);
+  if (out.jsonl) {
+    JsonlWriter writer(std::cout);
+    for (const auto& c : r.classes) {
+      if (c.ground_truth == 0 && c.detections == 0) continue;
+      writer.write({{"task", "segment"},
+                    {"category_id", c.category_id},
+                    {"name", c.name},
+                    {"ground_truth", c.ground_truth},
+                    {"detections", c.detections},
+                    {"ap", metric(c.ap)},
+                    {"ap50", metric(c.ap50)},
+                    {"ap75", metric(c.ap75)}});
+    }
+    writer.write({{"task", "segment"},
+                  {"summary", true},
+                  {"map", metric(r.map)},
+                  {"map50", metric(r.map50)},
+                  {"map75", metric(r.map75)},
+                  {"images", r.images},
+                  {"ground_truth", r.ground_truth},
+                  {"predictions", r.predictions},
+                  {"ignored_unknown_image", r.unmatched_image_predictions},
+                  {"ignored_unknown_class", r.unknown_class_predictions}});
+  } else {
+    print_detect_table(r);
+  }
+  return kExitOk;
+}
+
+std::function<int()> setup_eval_segment(CLI::App* cmd, std::shared_ptr<EvalOutput> out) {
+  auto opts = std::make_shared<EvalSegmentOptions>();
+  cmd->add_option("--gt", opts->ground_truth,
+                  "Ground truth: a folder of PNG label maps (mIoU), or a COCO instances JSON (mask AP)")
+      ->required();
+  cmd->add_option("--pred", opts->predictions,
+                  "Predictions: a folder of PNG label maps matched by name (cvtool segment -o), or COCO results "
+                  "with segmentation (predictions.coco.json)")
+      ->required();
+  cmd->add_option("--labels", opts->labels,
+                  "Class names, one per line: names the label-map classes; for mask AP maps prediction "
+                  "category_id i onto the ground truth category named on line i");
+  cmd->add_option("--ignore-index", opts->ignore_index, "Label maps: ground truth value left out of scoring (-1: none)")
+      ->check(CLI::Range(-1, 255));
+  cmd->add_option("--max-dets", opts->max_detections, "Mask AP: instances per image and class that are ranked")
+      ->check(CLI::PositiveNumber);
+  cmd->footer(
+      "\nLabel maps: per-class IoU = intersection / union summed over all images (confusion matrix),\n"
+      "mIoU their mean over classes present in ground truth or prediction; palette PNGs are read as\n"
+      "indices. COCO instances: mask AP as pycocotools' iouType segm (IoU .50:.05:.95, 101 points).\n\n"
+      "Examples:\n"
+      "  cvtool segment -c my-deeplab.json VOC/JPEGImages/ -o pred/ --no-overlay\n"
+      "  cvtool eval segment --gt VOC/SegmentationClass --pred pred/ --labels voc.txt\n"
+      "  cvtool eval segment --gt instances_val2017.json --pred out/predictions.coco.json\n");
+  return [opts, out] { return run_eval_segment(*opts, *out); };
+}
+
 // ---------------------------------------------------------------- the command
 
 struct EvalTask {
@@ -281,6 +395,7 @@ const std::vector<EvalTask>& eval_tasks() {
        &setup_eval_track},
       {"ocr", "Character/word error rate and word recall of recognised text (cvtool ocr --jsonl)",
        &setup_eval_ocr},
+      {"segment", "mIoU and per-class IoU of label maps, or COCO mask AP of instances", &setup_eval_segment},
   };
   return tasks;
 }
@@ -291,6 +406,11 @@ Command register_eval(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("eval", "Score predictions against ground truth (eval detect: COCO mAP)");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "\nExamples:\n"
+      "  cvtool eval detect --gt instances.json --pred out/predictions.coco.json --labels models/coco80.txt\n"
+      "  cvtool eval track --gt gt.txt --pred out/vtest.mot.txt\n"
+      "  cvtool eval ocr --gt truth.jsonl --pred ocr.jsonl --jsonl\n");
   auto out = std::make_shared<EvalOutput>();
   auto runs = std::make_shared<std::vector<std::pair<CLI::App*, std::function<int()>>>>();
   for (const auto& task : eval_tasks()) {

@@ -1,5 +1,6 @@
 // `cvtool models`: the bundled configs, the model each one uses, and whether that
 // model is installed (scripts/fetch-models.sh converts them).
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -10,6 +11,20 @@
 namespace cvtool::cli {
 
 namespace {
+
+void collect_models(const Json& node, std::vector<std::string>& models, std::string& family) {
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (key == "family" && value.is_string() && family.empty()) family = value.get<std::string>();
+      collect_models(value, models, family);
+    }
+  } else if (node.is_array()) {
+    for (const auto& value : node) collect_models(value, models, family);
+  } else if (node.is_string()) {
+    const auto& text = node.get_ref<const std::string&>();
+    if (text.size() > 3 && text.compare(text.size() - 3, 3, ".pt") == 0) models.push_back(text);
+  }
+}
 
 struct ModelsOptions {
   bool jsonl = false;
@@ -31,12 +46,18 @@ int run_models(const ModelsOptions& opts) {
       Json raw = Json::parse(in);
       std::string task = raw.value("task", "");
       Json config = load_config({file, {}}, task_schema(task));
-      std::string model = config["model"]["path"];
-      bool installed = fs::exists(model);
+      // Tasks keep their models under different keys (model.path, det.model, ...):
+      // every TorchScript file a config names counts, and the first family found.
+      std::vector<std::string> models;
+      std::string family;
+      collect_models(config, models, family);
+      bool installed = std::all_of(models.begin(), models.end(), [](const std::string& m) { return fs::exists(m); });
       missing += installed ? 0 : 1;
+      std::string model_list;
+      for (const auto& m : models) model_list += (model_list.empty() ? "" : ",") + m;
       record.update({{"task", task},
-                     {"family", config["model"]["family"]},
-                     {"model", model},
+                     {"family", family},
+                     {"model", model_list},
                      {"installed", installed},
                      {"description", config.value("description", "")}});
     } catch (const std::exception& e) {
@@ -61,6 +82,10 @@ Command register_models(CLI::App& app) {
   auto opts = std::make_shared<ModelsOptions>();
   CLI::App* cmd = app.add_subcommand("models", "List the bundled configs and their models");
   cmd->add_flag("--jsonl", opts->jsonl, "One JSON record per config");
+  cmd->footer(
+      "\nExamples:\n"
+      "  cvtool models\n"
+      "  cvtool models --jsonl | jq -r 'select(.installed == false) | .model'\n");
   return {cmd, [opts] { return run_models(*opts); }};
 }
 

@@ -8,8 +8,10 @@ namespace cvtool::cli {
 
 std::vector<Command> register_pending(CLI::App& app) {
   const std::vector<std::pair<std::string, std::string>> pending = {
+#ifndef CVTOOL_EMBED
       {"embed", "Image embeddings (not built yet)"},
       {"search", "Similarity search over embeddings (not built yet)"},
+#endif
   };
   std::vector<Command> commands;
   for (const auto& [name, help] : pending) {

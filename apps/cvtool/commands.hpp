@@ -18,6 +18,17 @@ Command register_ocr(CLI::App& app);
 Command register_segment(CLI::App& app);
 Command register_eval(CLI::App& app);
 Command register_bench(CLI::App& app);
+Command register_classify(CLI::App& app);
+Command register_train(CLI::App& app);
+Command register_augment(CLI::App& app);
+Command register_config(CLI::App& app);
+Command register_report(CLI::App& app);
+Command register_merge(CLI::App& app);
+Command register_embed(CLI::App& app);
+Command register_index(CLI::App& app);
+Command register_search(CLI::App& app);
+Command register_dedup(CLI::App& app);
+Command register_cluster(CLI::App& app);
 // Subcommands whose pipeline is not built yet: they say so and exit 2.
 std::vector<Command> register_pending(CLI::App& app);
 

@@ -40,6 +40,19 @@ int main(int argc, char** argv) {
   commands.push_back(register_track(app));
   commands.push_back(register_eval(app));
   commands.push_back(register_bench(app));
+  commands.push_back(register_classify(app));
+  commands.push_back(register_train(app));
+  commands.push_back(register_augment(app));
+  commands.push_back(register_config(app));
+  commands.push_back(register_report(app));
+  commands.push_back(register_merge(app));
+#ifdef CVTOOL_EMBED
+  commands.push_back(register_embed(app));
+  commands.push_back(register_index(app));
+  commands.push_back(register_search(app));
+  commands.push_back(register_dedup(app));
+  commands.push_back(register_cluster(app));
+#endif
   for (auto& c : register_pending(app)) commands.push_back(c);
 
   try {

@@ -48,12 +48,6 @@ TEST_CASE("usage and config errors exit 2 before any work") {
   CHECK(missing.err.find("/nonexistent.json: cannot open config file") != std::string::npos);
 }
 
-TEST_CASE("a subcommand that is not built yet says so and exits 2") {
-  auto r = run("embed x.jpg");
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("not available") != std::string::npos);
-}
-
 namespace {
 
 const std::string kOpencv = "/usr/share/doc/opencv-doc/examples/data/";
@@ -132,7 +126,7 @@ TEST_CASE("a batch goes on past bad inputs, names each failure and exits 1") {
   CHECK(r.err.find("1 images done, 4 failed") != std::string::npos);
 }
 
-TEST_CASE("-o writes annotated images, COCO results and YOLO labels, with an empty file for nothing found") {
+TEST_CASE("detect -o writes annotated images, COCO results and YOLO labels, with an empty file for nothing found") {
   auto dir = fresh_dir("cli_detect_out");
   auto r = run("detect -q --save-txt --classes cat -o " + dir.string() + " " + kSkimage + "chelsea.png " + kSkimage +
                "coffee.png");
