@@ -70,6 +70,36 @@ void print_detect_table(const CocoEvalResult& r) {
               cell(r.map50).c_str(), cell(r.map75).c_str(), r.images);
 }
 
+// COCO AP per class and the summary: JSONL records (box or mask AP alike) or the table.
+void print_coco_result(const CocoEvalResult& r, const std::string& task, bool jsonl) {
+  if (jsonl) {
+    JsonlWriter writer(std::cout);
+    for (const auto& c : r.classes) {
+      if (c.ground_truth == 0 && c.detections == 0) continue;
+      writer.write({{"task", task},
+                    {"category_id", c.category_id},
+                    {"name", c.name},
+                    {"ground_truth", c.ground_truth},
+                    {"detections", c.detections},
+                    {"ap", metric(c.ap)},
+                    {"ap50", metric(c.ap50)},
+                    {"ap75", metric(c.ap75)}});
+    }
+    writer.write({{"task", task},
+                  {"summary", true},
+                  {"map", metric(r.map)},
+                  {"map50", metric(r.map50)},
+                  {"map75", metric(r.map75)},
+                  {"images", r.images},
+                  {"ground_truth", r.ground_truth},
+                  {"predictions", r.predictions},
+                  {"ignored_unknown_image", r.unmatched_image_predictions},
+                  {"ignored_unknown_class", r.unknown_class_predictions}});
+  } else {
+    print_detect_table(r);
+  }
+}
+
 int run_eval_detect(const EvalDetectOptions& opts, const EvalOutput& out) {
   CocoEvalOptions options;
   options.max_detections = opts.max_detections;
@@ -89,32 +119,7 @@ int run_eval_detect(const EvalDetectOptions& opts, const EvalOutput& out) {
                      : "");
   if (r.map < 0) spdlog::warn("no ground truth box: nothing to score");
 
-  if (out.jsonl) {
-    JsonlWriter writer(std::cout);
-    for (const auto& c : r.classes) {
-      if (c.ground_truth == 0 && c.detections == 0) continue;
-      writer.write({{"task", "detect"},
-                    {"category_id", c.category_id},
-                    {"name", c.name},
-                    {"ground_truth", c.ground_truth},
-                    {"detections", c.detections},
-                    {"ap", metric(c.ap)},
-                    {"ap50", metric(c.ap50)},
-                    {"ap75", metric(c.ap75)}});
-    }
-    writer.write({{"task", "detect"},
-                  {"summary", true},
-                  {"map", metric(r.map)},
-                  {"map50", metric(r.map50)},
-                  {"map75", metric(r.map75)},
-                  {"images", r.images},
-                  {"ground_truth", r.ground_truth},
-                  {"predictions", r.predictions},
-                  {"ignored_unknown_image", r.unmatched_image_predictions},
-                  {"ignored_unknown_class", r.unknown_class_predictions}});
-  } else {
-    print_detect_table(r);
-  }
+  print_coco_result(r, "detect", out.jsonl);
   return kExitOk;
 }
 
@@ -323,32 +328,7 @@ int run_eval_segment(const EvalSegmentOptions& opts, const EvalOutput& out) {
                  r.predictions);
   if (r.unknown_class_predictions)
     spdlog::warn("{} predictions have a category that is not in the ground truth: ignored", r.unknown_class_predictions);
-  if (out.jsonl) {
-    JsonlWriter writer(std::cout);
-    for (const auto& c : r.classes) {
-      if (c.ground_truth == 0 && c.detections == 0) continue;
-      writer.write({{"task", "segment"},
-                    {"category_id", c.category_id},
-                    {"name", c.name},
-                    {"ground_truth", c.ground_truth},
-                    {"detections", c.detections},
-                    {"ap", metric(c.ap)},
-                    {"ap50", metric(c.ap50)},
-                    {"ap75", metric(c.ap75)}});
-    }
-    writer.write({{"task", "segment"},
-                  {"summary", true},
-                  {"map", metric(r.map)},
-                  {"map50", metric(r.map50)},
-                  {"map75", metric(r.map75)},
-                  {"images", r.images},
-                  {"ground_truth", r.ground_truth},
-                  {"predictions", r.predictions},
-                  {"ignored_unknown_image", r.unmatched_image_predictions},
-                  {"ignored_unknown_class", r.unknown_class_predictions}});
-  } else {
-    print_detect_table(r);
-  }
+  print_coco_result(r, "segment", out.jsonl);
   return kExitOk;
 }
 
