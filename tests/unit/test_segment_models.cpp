@@ -9,25 +9,17 @@
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/source.hpp"
 #include "cvtool/segment/segmenter.hpp"
+#include "segment_fixture.hpp"
 
 using namespace cvtool;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path model_dir() { return fs::path(CVTOOL_BINARY_DIR) / "test-models-segment"; }
-
-Json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  return Json::parse(in);
-}
-
+fs::path model_dir() { return test::segment_model_dir(); }
+using test::read_json;
 Json load(const std::string& name, std::vector<std::string> overrides = {}) {
-  ConfigSources sources;
-  sources.file = model_dir() / ("segment-" + name + ".json");
-  sources.overrides = std::move(overrides);
-  return load_config(sources, task_schema("segment"));
+  return test::load_segment_config(name, std::move(overrides));
 }
 
 cv::Mat read_f32(const std::string& path, int w, int h) {
