@@ -2,6 +2,7 @@
 // turns errors into one clear line and the exit code of the output contract.
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.hpp"
@@ -11,12 +12,19 @@
 
 namespace {
 
+// PASSIVE unless the user set one (omp_wait_policy.cpp).
+std::string omp_wait_policy() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return policy ? policy : "default";
+}
+
 std::string version_text() {
   cvtool::RuntimeInfo info = cvtool::runtime_info();
   return "cvtool " CVTOOL_VERSION "\n" +
          std::string("LibTorch ") + info.torch_version + ", OpenCV " + info.opencv_version + "\n" +
          "BLAS: " + info.blas + "\n" + "threads: " + std::to_string(info.intra_op_threads) + " intra-op (of " +
-         std::to_string(info.hardware_threads) + " hardware threads; set with --threads or runtime.threads)";
+         std::to_string(info.hardware_threads) + " hardware threads; set with --threads or runtime.threads)\n" +
+         "OpenMP wait policy: " + omp_wait_policy();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,22 @@ TEST_CASE("version output names LibTorch, the BLAS and the thread count") {
   CHECK(r.out.find("LibTorch 1.13") != std::string::npos);
   CHECK(r.out.find("BLAS: OpenBLAS") != std::string::npos);
   CHECK(r.out.find("threads: ") != std::string::npos);
+}
+
+TEST_CASE("OpenMP threads wait passively unless the user chose a policy") {
+  // OMP_DISPLAY_ENV makes libgomp print the settings it read at its own start-up, which
+  // shows the policy reached OpenMP itself and not just the environment.
+  ::unsetenv("OMP_WAIT_POLICY");
+  ::setenv("OMP_DISPLAY_ENV", "true", 1);
+  auto by_default = run("--version");
+  ::setenv("OMP_WAIT_POLICY", "active", 1);
+  auto chosen = run("--version");
+  ::unsetenv("OMP_WAIT_POLICY");
+  ::unsetenv("OMP_DISPLAY_ENV");
+  CHECK(by_default.err.find("OMP_WAIT_POLICY = 'PASSIVE'") != std::string::npos);
+  CHECK(by_default.out.find("OpenMP wait policy: PASSIVE") != std::string::npos);
+  CHECK(chosen.err.find("OMP_WAIT_POLICY = 'ACTIVE'") != std::string::npos);
+  CHECK(chosen.out.find("OpenMP wait policy: active") != std::string::npos);
 }
 
 TEST_CASE("usage and config errors exit 2 before any work") {

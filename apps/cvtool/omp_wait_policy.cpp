@@ -1,0 +1,30 @@
+// Makes OpenMP threads sleep, not spin, while they wait (OMP_WAIT_POLICY=PASSIVE), unless
+// the user set a policy. LibTorch and OpenBLAS run on libgomp, whose default spinning
+// collapses throughput as soon as anything else runs on the cores: `cvtool bench detect`
+// at 2 threads next to a niced compile went from 14.6 images/s (passive) to 0.84 (default),
+// while on an idle machine both give 24 (docs/benchmarks.md, "Threads under contention").
+//
+// libgomp reads the variable once, in its own initialiser, before main() runs; setenv
+// from a .preinit_array function is undone by libc's initialiser, and re-executing the
+// process with the variable set costs another ~0.3 s of dynamic loading. Instead the
+// executable defines getenv: symbols of the executable come first in the dynamic linker's
+// lookup, so libgomp's call lands here (the link exports it: apps/cvtool/CMakeLists.txt).
+// Every other name, and a policy the user did set, reads the real environment exactly as
+// glibc's getenv does. Programs that link libcvtool themselves choose their own policy.
+#include <cstdlib>
+#include <cstring>
+
+extern "C" {
+
+extern char** environ;
+
+char* getenv(const char* name) noexcept {
+  const std::size_t length = std::strlen(name);
+  if (environ != nullptr)
+    for (char** entry = environ; *entry != nullptr; ++entry)
+      if (std::strncmp(*entry, name, length) == 0 && (*entry)[length] == '=') return *entry + length + 1;
+  static char passive[] = "PASSIVE";
+  return std::strcmp(name, "OMP_WAIT_POLICY") == 0 ? passive : nullptr;
+}
+
+}  // extern "C"
