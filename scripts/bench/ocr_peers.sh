@@ -3,12 +3,16 @@
 # the same images in one run and scores all three with `cvtool eval ocr`.
 #   lines: 60 rendered signs/labels, 24 fonts, 14-56 px, +-10 degrees, blur/noise/JPEG
 #   docs:  8 rendered document pages (scripts/bench/make_ocr_set.py renders both)
-#   real:  photos/scans from opencv-doc with hand transcriptions (scripts/bench/ocr_real_gt.jsonl)
+#   scene: opencv-doc's scene-text photos (examples/text/: signs, shop fronts, word crops),
+#          transcribed by hand: the main text a person reads at a glance, small print left
+#          out (scripts/bench/ocr_scene_gt.jsonl)
+#   real:  scanned/photographed pages (opencv-doc, skimage) and messi5's banners, transcribed
+#          by hand (scripts/bench/ocr_real_gt.jsonl)
 # Prerequisites: apt-get install -y tesseract-ocr; node + npm; models/ (scripts/fetch-models.sh).
 # The Debian font packages the rendered sets use are installed here when missing (as root).
 # usage: scripts/bench/ocr_peers.sh [BUILD_DIR] [OUT_DIR]
 # env:   NODE_OCR_DIR (default ~/.cache/cvtool/node-ocr), THREADS (default 2), IGNORE_CASE=1,
-#        SETS (default "lines docs real")
+#        SETS (default "scene lines docs real")
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,20 +46,24 @@ fi
 mkdir -p "$OUT"
 /usr/bin/python3 "$ROOT/scripts/bench/make_ocr_set.py" "$OUT" >/dev/null
 cp "$ROOT/scripts/bench/ocr_real_gt.jsonl" "$OUT/real_gt.jsonl"
+cp "$ROOT/scripts/bench/ocr_scene_gt.jsonl" "$OUT/scene_gt.jsonl"
 
 declare -A IMAGES
 IMAGES[lines]=$(ls "$OUT"/lines/line_*.png)
 IMAGES[docs]=$(ls "$OUT"/docs/doc_*.png)
-IMAGES[real]=$(python3 -c 'import json,sys; [print(json.loads(l)["source"]) for l in open(sys.argv[1]) if l.strip()]' "$OUT/real_gt.jsonl")
+sources() { python3 -c 'import json,sys; [print(json.loads(l)["source"]) for l in open(sys.argv[1]) if l.strip()]' "$1"; }
+IMAGES[real]=$(sources "$OUT/real_gt.jsonl")
+IMAGES[scene]=$(sources "$OUT/scene_gt.jsonl")
 GT_lines=$OUT/lines/gt.jsonl
 GT_docs=$OUT/docs/gt.jsonl
 GT_real=$OUT/real_gt.jsonl
+GT_scene=$OUT/scene_gt.jsonl
 
 now() { date +%s.%N; }
 export OMP_THREAD_LIMIT=$THREADS  # tesseract's OpenMP
 
 printf '%-8s %-10s %7s %7s %7s %7s %9s\n' set system images CER WER recall "images/s" | tee "$OUT/table.txt"
-for set in ${SETS:-lines docs real}; do
+for set in ${SETS:-scene lines docs real}; do
   gt_var=GT_$set; gt=${!gt_var}
   mapfile -t imgs <<<"${IMAGES[$set]}"
   for system in cvtool tesseract ocr-node; do

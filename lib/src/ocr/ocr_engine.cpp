@@ -51,8 +51,9 @@ int interpolation_flag(const std::string& name) {
 // PaddleOCR's recogniser/classifier input: height fixed, width from the aspect ratio
 // (ceil) capped at `width`, (x/255 - 0.5)/0.5, zero padding on the right.
 // `interpolation` is PaddleOCR's linear for the classifier; the recogniser defaults to
-// cubic because linear upscaling of ~20 px lines makes PP-OCRv4 drop the spaces
-// between words, and Lanczos reads texture as text (docs/ocr.md, "Lost spaces").
+// Lanczos because linear upscaling of ~20 px lines makes PP-OCRv4 drop the spaces
+// between words; the texture Lanczos then reads as text scores under the default
+// drop_score of 0.65 (docs/ocr.md, "Lost spaces").
 void fill_line_input(const cv::Mat& crop, int height, int width, torch::Tensor slot,
                      int interpolation = cv::INTER_LINEAR) {
   double ratio = crop.cols / double(crop.rows);
@@ -82,7 +83,7 @@ struct OcrEngine::Impl {
   std::vector<std::string> charset;
   int rec_height = 48, rec_min_width = 320, rec_batch = 6;
   int rec_interpolation = cv::INTER_CUBIC;
-  float drop_score = 0.5f;
+  float drop_score = 0.65f;
   float row_tolerance = 10;
 
   std::vector<DetectedBox> detect(const cv::Mat& image);
