@@ -101,3 +101,20 @@ TEST_CASE("ocr -o writes txt, Tesseract TSV, hOCR and an annotated image") {
   CHECK(read_text(dir / "box.txt").empty());  // processed, nothing found
   CHECK(fs::exists(dir / "box.tsv"));
 }
+
+TEST_CASE("ocr reads the words on real scene-text photos") {
+  std::string ocr = ocr_command();
+  if (ocr.empty()) return;
+  // Photos from opencv-doc's examples/text/, transcribed by hand (scripts/bench/ocr_scene_gt.jsonl).
+  const std::string text = "/usr/share/doc/opencv-doc/examples/text/";
+  auto sign = run(ocr + " " + text + "scenetext_segmented_word03.jpg");
+  REQUIRE(sign.exit_code == 0);
+  CHECK(sign.out == "Customer\nFreephone\nPrivate Hire\nService\n");
+  auto projector = run(ocr + " " + text + "scenetext_segmented_word05.jpg");
+  CHECK(projector.out == "SANYO\nPROxtraX\nMULTIMEDIA PROJECTOR\n");
+  for (const auto& [file, word] : std::vector<std::pair<std::string, std::string>>{
+           {"scenetext_word01.jpg", "CHINA"}, {"scenetext_word02.jpg", "HERE"}, {"scenetext_word03.jpg", "riser"}}) {
+    INFO(file);
+    CHECK(run(ocr + " " + text + file).out == word + "\n");
+  }
+}
