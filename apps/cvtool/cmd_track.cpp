@@ -20,6 +20,8 @@
 #include "cvtool/track/byte_tracker.hpp"
 #include "cvtool/track/camera_motion.hpp"
 #include "cvtool/track/draw_tracks.hpp"
+#include "cvtool/track/flow_tracker.hpp"
+#include "cvtool/track/meanshift_tracker.hpp"
 #include "cvtool/track/mot_format.hpp"
 #include "cvtool/track/siamese_tracker.hpp"
 #include "cvtool/track/single_object_tracker.hpp"
@@ -201,6 +203,44 @@ SiameseParams siamese_params(const Json& config) {
   return p;
 }
 
+MeanShiftParams meanshift_params(const Json& config, bool camshift) {
+  const Json& m = config["single_object"]["meanshift"];
+  MeanShiftParams p;
+  p.camshift = camshift;
+  p.use_saturation = m["use_saturation"].get<bool>();
+  p.hue_bins = m["hue_bins"].get<int>();
+  p.saturation_bins = m["saturation_bins"].get<int>();
+  p.min_saturation = m["min_saturation"].get<int>();
+  p.min_value = m["min_value"].get<int>();
+  p.max_iterations = m["max_iterations"].get<int>();
+  p.epsilon = m["epsilon"].get<double>();
+  p.lost_below = m["lost_below"].get<double>();
+  p.found_above = m["found_above"].get<double>();
+  return p;
+}
+
+FlowTrackerParams flow_params(const Json& config) {
+  const Json& f = config["single_object"]["flow"];
+  FlowTrackerParams p;
+  p.lk.max_corners = f["max_points"].get<int>();
+  p.lk.quality = f["quality"].get<double>();
+  p.lk.min_distance = f["min_distance"].get<double>();
+  p.lk.win_size = f["win_size"].get<int>();
+  p.lk.levels = f["levels"].get<int>();
+  p.lk.fb_threshold = f["fb_threshold"].get<double>();
+  p.min_patch_ncc = f["min_patch_ncc"].get<double>();
+  p.min_points = f["min_points"].get<int>();
+  p.found_above = f["found_above"].get<double>();
+  return p;
+}
+
+std::unique_ptr<SingleObjectTracker> make_tracker(const std::string& method, const Json& config) {
+  if (method == "siamese") return make_siamese_tracker(siamese_params(config));
+  if (method == "meanshift" || method == "camshift") return make_meanshift_tracker(meanshift_params(config, method == "camshift"));
+  if (method == "flow") return make_flow_tracker(flow_params(config));
+  return make_single_object_tracker(method);
+}
+
 // One object from a box on the first frame of each video: JSONL per frame with the
 // state (tracking, lost, recovered), MOT rows while tracked, and an annotated video.
 int run_single_object(const TrackOptions& opts, const Json& config) {
@@ -238,7 +278,7 @@ int run_single_object(const TrackOptions& opts, const Json& config) {
     if (frame.source != current) {
       finish_sequence();
       current = frame.source;
-      tracker = opts.method == "siamese" ? make_siamese_tracker(siamese_params(config)) : make_single_object_tracker(opts.method);
+      tracker = make_tracker(opts.method, config);
       tracker->init(frame.image, init);
       r.box = init;
       r.score = 1;
@@ -363,8 +403,9 @@ Command register_track(CLI::App& app) {
   cmd->add_option("--detections", opts->detections, "MOTChallenge det.txt: track these detections instead of detecting");
   cmd->add_option("--classes", opts->classes, "Classes to track (names, comma-separated; default person)");
   cmd->add_option("--init", opts->init, "Single-object mode: x,y,w,h of the object on the first frame");
-  cmd->add_option("--method", opts->method, "Single-object method: csrt, kcf, mil, template or siamese")
-      ->check(CLI::IsMember({"csrt", "kcf", "mil", "template", "siamese"}));
+  cmd->add_option("--method", opts->method,
+                  "Single-object method: csrt, kcf, mil, template, siamese, meanshift, camshift or flow")
+      ->check(CLI::IsMember({"csrt", "kcf", "mil", "template", "siamese", "meanshift", "camshift", "flow"}));
   cmd->add_flag("--cmc", opts->cmc, "Compensate camera motion (sets camera_motion.enabled)");
   cmd->add_option("--appearance", opts->appearance, "Fuse appearance with IoU: none, colour or model (appearance.embedder)")
       ->check(CLI::IsMember({"none", "colour", "model"}));
@@ -374,7 +415,8 @@ Command register_track(CLI::App& app) {
       "  cvtool track street.mp4 --classes person,car --jsonl > tracks.jsonl\n"
       "  cvtool track --detections MOT17-02/det/det.txt -o out/\n"
       "  cvtool track pan.avi --detections det.txt --cmc --appearance colour -o out/\n"
-      "  cvtool track clip.avi --init 254,220,27,90 --method siamese --jsonl\n");
+      "  cvtool track clip.avi --init 254,220,27,90 --method siamese --jsonl\n"
+      "  cvtool track clip.avi --init 254,220,27,90 --method flow -o out/\n");
   return {cmd, [opts] { return run_track(*opts); }};
 }
 

@@ -24,6 +24,7 @@ Command register_augment(CLI::App& app);
 Command register_config(CLI::App& app);
 Command register_report(CLI::App& app);
 Command register_merge(CLI::App& app);
+Command register_flow(CLI::App& app);
 Command register_embed(CLI::App& app);
 Command register_index(CLI::App& app);
 Command register_search(CLI::App& app);

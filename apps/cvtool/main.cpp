@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   commands.push_back(register_config(app));
   commands.push_back(register_report(app));
   commands.push_back(register_merge(app));
+  commands.push_back(register_flow(app));
 #ifdef CVTOOL_EMBED
   commands.push_back(register_embed(app));
   commands.push_back(register_index(app));

@@ -206,7 +206,7 @@ TEST_CASE("the template tracker reports losing an object and recovering it elsew
                                            "recovered", "tracking", "tracking"});
   CHECK(last == cv::Rect2d(250, 180, 30, 30));
   CHECK_THROWS_WITH(parse_box("1,2,x,4"), "--init 1,2,x,4: expected x,y,w,h in pixels");
-  CHECK_THROWS_WITH(make_single_object_tracker("boosting"), "--method boosting: expected kcf, csrt, mil or template");
+  CHECK_THROWS_WITH(make_single_object_tracker("boosting"), "--method boosting: expected kcf, csrt, mil, template, meanshift, camshift or flow");
 }
 
 // --- camera-motion compensation ---------------------------------------------------

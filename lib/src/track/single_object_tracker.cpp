@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "cvtool/core/error.hpp"
+#include "cvtool/track/flow_tracker.hpp"
+#include "cvtool/track/meanshift_tracker.hpp"
 
 namespace cvtool {
 
@@ -103,7 +105,13 @@ std::unique_ptr<SingleObjectTracker> make_single_object_tracker(const std::strin
   if (method == "csrt") return std::make_unique<OpenCvTracker>(cv::TrackerCSRT::create());
   if (method == "mil") return std::make_unique<OpenCvTracker>(cv::TrackerMIL::create());
   if (method == "template") return std::make_unique<TemplateTracker>();
-  throw Error(ErrorKind::Usage, "--method " + method + ": expected kcf, csrt, mil or template");
+  if (method == "meanshift" || method == "camshift") {
+    MeanShiftParams p;
+    p.camshift = method == "camshift";
+    return make_meanshift_tracker(p);
+  }
+  if (method == "flow") return make_flow_tracker(FlowTrackerParams{});
+  throw Error(ErrorKind::Usage, "--method " + method + ": expected kcf, csrt, mil, template, meanshift, camshift or flow");
 }
 
 cv::Rect2d parse_box(const std::string& text) {

@@ -1,6 +1,7 @@
 #pragma once
 // Single-object tracking from a box on the first frame: OpenCV's KCF, CSRT and MIL
-// trackers, and a template matcher of ours that searches near the last position and,
+// trackers (meanshift/camshift and optical flow: meanshift_tracker.hpp, flow_tracker.hpp),
+// and a template matcher of ours that searches near the last position and,
 // once lost, the whole frame, so it reports both losing and recovering the object.
 #include <memory>
 #include <string>
@@ -25,7 +26,8 @@ class SingleObjectTracker {
   virtual SingleTrackResult update(const cv::Mat& frame) = 0;
 };
 
-// "kcf", "csrt", "mil" or "template"; Error(Usage) for anything else.
+// "kcf", "csrt", "mil", "template", or (with default parameters; see meanshift_tracker.hpp
+// and flow_tracker.hpp) "meanshift", "camshift", "flow"; Error(Usage) for anything else.
 std::unique_ptr<SingleObjectTracker> make_single_object_tracker(const std::string& method);
 
 // "x,y,w,h" in pixels; Error(Usage) naming the text when malformed.
