@@ -17,7 +17,8 @@ namespace {
 
 struct TrainOptions {
   CommonOptions common;
-  std::string data, val, backbone, freeze, optimizer, schedule, sampler, class_weights, loss;
+  std::string data, val, backbone, freeze, optimizer, schedule, sampler, class_weights, loss, adversarial;
+  double adv_eps = -1, adv_ratio = -1;
   int epochs = 0, batch = 0, patience = -1;
   double lr = -1, weight_decay = -1, dropout = -1, val_fraction = -1;
   long long seed = -1;
@@ -52,6 +53,9 @@ int run_train_classify(TrainOptions& t) {
   if (!t.class_weights.empty()) o.push_back("loss.class_weights=" + json_string(t.class_weights));
   if (!t.loss.empty()) o.push_back("loss.type=" + json_string(t.loss));
   if (t.seed >= 0) o.push_back("seed=" + std::to_string(t.seed));
+  if (!t.adversarial.empty()) o.push_back("adversarial.method=" + json_string(t.adversarial));
+  if (t.adv_eps >= 0) o.push_back("adversarial.eps=" + std::to_string(t.adv_eps));
+  if (t.adv_ratio >= 0) o.push_back("adversarial.ratio=" + std::to_string(t.adv_ratio));
   Json config = load_task_config("train", "train-classify.json", t.common);
   if (t.common.output_dir.empty()) throw Error(ErrorKind::Usage, "train needs -o RUN_DIR for checkpoints and the exported model");
   configure_threads(config["runtime"]["threads"].get<int>());
@@ -98,6 +102,11 @@ Command register_train(CLI::App& app) {
       ->check(CLI::IsMember({"shuffle", "oversample", "undersample"}));
   cls->add_option("--class-weights", t->class_weights, "none or balanced")->check(CLI::IsMember({"none", "balanced"}));
   cls->add_option("--loss", t->loss, "cross_entropy or focal")->check(CLI::IsMember({"cross_entropy", "focal"}));
+  cls->add_option("--adversarial", t->adversarial, "Adversarial training: none or fgsm (adversarial.method)")
+      ->check(CLI::IsMember({"none", "fgsm"}));
+  cls->add_option("--adv-eps", t->adv_eps, "FGSM budget, 0..1 pixel units (adversarial.eps)")->check(CLI::Range(0.0, 1.0));
+  cls->add_option("--adv-ratio", t->adv_ratio, "Share of each batch made adversarial (adversarial.ratio)")
+      ->check(CLI::Range(0.0, 1.0));
   cls->add_option("--seed", t->seed, "Seed (split, init, order, augmentation)")->check(CLI::NonNegativeNumber);
   cls->add_flag("--resume", t->resume, "Continue from RUN_DIR/last.pt");
   cls->add_option("--threads", t->common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
@@ -112,6 +121,7 @@ Command register_train(CLI::App& app) {
       "\nExamples:\n"
       "  cvtool train classify --data digits/train -o runs/digits -c configs/train-digits.json --threads 1\n"
       "  cvtool train classify --data photos/ --backbone fonts/model.pt --freeze backbone.conv1 -o runs/ft --epochs 10\n"
+      "  cvtool train classify --data digits/train -o runs/adv -c configs/train-digits.json --adversarial fgsm --adv-eps 0.1\n"
       "  cvtool classify digits/test -c runs/digits/classify.json --top-k 3\n");
   cmd->footer("\nExample:\n  cvtool train classify --data root/ -o runs/x\n");
   return {cmd, [t, cls] {

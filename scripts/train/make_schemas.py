@@ -114,6 +114,12 @@ train_schema = {
             "label_smoothing": {"type": "number", "minimum": 0, "maximum": 0.5, "default": 0}}},
         "sampler": {"enum": ["shuffle", "oversample", "undersample"], "default": "shuffle",
                     "description": "oversample / undersample: every class drawn as often as the largest / smallest"},
+        "adversarial": {"type": "object", "additionalProperties": False,
+                        "description": "adversarial training: FGSM examples (made against the current model) replace a share of every batch",
+                        "properties": {
+            "method": {"enum": ["none", "fgsm"], "default": "none"},
+            "eps": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.03, "description": "L-inf budget in 0..1 pixel units"},
+            "ratio": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5, "description": "share of each batch replaced by adversarial examples"}}},
         "augment": AUGMENT,
         "runtime": {"type": "object", "additionalProperties": False, "properties": {
             "device": {"type": "string", "default": "cpu"},

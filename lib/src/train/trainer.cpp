@@ -245,8 +245,9 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run) 
   return train_classifier(config, run, TrainHooks{});
 }
 
-TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, const TrainHooks& hooks) {
+TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, const TrainHooks& given_hooks) {
   const auto start = Clock::now();
+  const TrainHooks hooks = with_adversarial(config, given_hooks);
   DataParallel dp = DataParallel::from_env();
   const bool main_rank = dp.is_main();
   if (dp.world_size() > 1) spdlog::info("data-parallel rank {} of {}", dp.rank(), dp.world_size());

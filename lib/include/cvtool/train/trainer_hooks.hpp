@@ -23,4 +23,9 @@ struct TrainHooks {
 
 TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, const TrainHooks& hooks);
 
+// `hooks` plus what the config's "adversarial" section asks for (FGSM examples in a
+// share of every batch, via transform_inputs). Throws Error(Config) for multi-label data
+// or when `hooks` already has a transform_inputs. train_classifier calls it.
+TrainHooks with_adversarial(const nlohmann::json& config, TrainHooks hooks);
+
 }  // namespace cvtool
