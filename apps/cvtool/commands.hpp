@@ -25,6 +25,8 @@ Command register_config(CLI::App& app);
 Command register_report(CLI::App& app);
 Command register_merge(CLI::App& app);
 Command register_flow(CLI::App& app);
+Command register_quantize(CLI::App& app);
+Command register_distill(CLI::App& app);
 Command register_explain(CLI::App& app);
 Command register_robustness(CLI::App& app);
 Command register_embed(CLI::App& app);

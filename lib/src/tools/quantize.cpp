@@ -1,0 +1,207 @@
+// `cvtool quantize`: quantize, save, then measure both files as they would be deployed
+// (loaded from disk through Model), so the table compares what users will run.
+#include "cvtool/tools/quantize.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "cvtool/classify/classifier.hpp"
+#include "cvtool/core/error.hpp"
+#include "cvtool/core/model.hpp"
+#include "cvtool/core/sink.hpp"
+#include "cvtool/core/source.hpp"
+#include "cvtool/core/tensor.hpp"
+#include "cvtool/tools/quantize_module.hpp"
+
+namespace cvtool {
+
+namespace fs = std::filesystem;
+
+nlohmann::json QuantizeRow::to_json() const {
+  nlohmann::json j = {{"variant", variant},           {"path", path},
+                      {"size_bytes", size_bytes},     {"latency_ms", latency_ms},
+                      {"eval_images", eval_images},   {"top1_agreement", top1_agreement},
+                      {"max_abs_diff", max_abs_diff}, {"mean_cosine", mean_cosine}};
+  j["accuracy"] = accuracy < 0 ? nlohmann::json(nullptr) : nlohmann::json(accuracy);
+  return j;
+}
+
+namespace {
+
+// Every k-th path so a cap still spans all classes of a sorted ImageFolder listing.
+std::vector<std::string> spread(const std::vector<std::string>& paths, int cap) {
+  if (static_cast<int>(paths.size()) <= cap) return paths;
+  std::vector<std::string> out;
+  for (int i = 0; i < cap; ++i) out.push_back(paths[static_cast<size_t>(double(i) * paths.size() / cap)]);
+  return out;
+}
+
+struct Preprocess {
+  Normalization norm;
+  cv::Size size;
+  std::string resize;
+  double pad = 0;
+  torch::Tensor operator()(const std::string& path) const {
+    cv::Mat img = decode_image(path);
+    return images_to_tensor({classifier_input(img, size, resize, pad)}, norm);
+  }
+};
+
+std::vector<std::string> read_labels(const nlohmann::json& model) {
+  std::vector<std::string> labels;
+  if (!model["labels"].is_string()) return labels;
+  std::ifstream in(model["labels"].get<std::string>());
+  if (!in) throw Error(ErrorKind::Config, "model.labels: cannot read " + model["labels"].get<std::string>());
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) labels.push_back(line);
+  return labels;
+}
+
+// The class of an ImageFolder image (its parent folder), or -1.
+int folder_label(const std::string& path, const std::vector<std::string>& labels) {
+  std::string dir = fs::path(path).parent_path().filename().string();
+  auto it = std::find(labels.begin(), labels.end(), dir);
+  if (it != labels.end()) return static_cast<int>(it - labels.begin());
+  if (labels.empty() && !dir.empty() && std::all_of(dir.begin(), dir.end(), ::isdigit)) return std::stoi(dir);
+  return -1;
+}
+
+torch::Tensor output_of(Model& model, const torch::Tensor& x, int index) {
+  auto outs = output_tensors(model.forward(x), model.path().string());
+  if (index >= static_cast<int>(outs.size()))
+    throw Error(ErrorKind::Config, "model.output: " + std::to_string(index) + " but the model has " +
+                                       std::to_string(outs.size()) + " outputs");
+  return outs[index].to(torch::kFloat).reshape({x.size(0), -1});
+}
+
+double median_latency_ms(Model& model, const torch::Tensor& x, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) model.forward(x);
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.forward(x);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job) {
+  const auto& m = config["model"];
+  const auto& q = config["quantize"];
+  const auto& bench = config["bench"];
+  Preprocess pre{normalization_from_config(m),
+                 cv::Size(m["input_size"][0].get<int>(), m["input_size"][1].get<int>()), m["resize"], m["pad_value"]};
+  const std::string in_path = m["path"];
+  const int out_index = m["output"];
+
+  QuantizeModuleOptions opt;
+  opt.mode = parse_quant_mode(q["mode"]);
+  opt.engine = q["engine"];
+  opt.per_channel = q["per_channel"];
+  opt.allow_float_ops = q["allow_float"];
+  set_quant_engine(opt.engine);
+
+  QuantizeReport report;
+  report.mode = to_string(opt.mode);
+  report.engine = opt.engine;
+
+  auto eval_paths = spread(job.eval_images, bench["eval_images"].get<int>());
+  if (eval_paths.empty()) throw Error(ErrorKind::Usage, "quantize needs evaluation images to measure agreement");
+  std::vector<torch::Tensor> calibration;
+  if (opt.mode == QuantMode::Static) {
+    auto paths = spread(job.calibration_images, q["calibration_images"].get<int>());
+    if (paths.empty()) throw Error(ErrorKind::Usage, "quantize --mode static needs calibration images (--calib DIR)");
+    for (const auto& p : paths) calibration.push_back(pre(p));
+    report.calibration_images = static_cast<int>(calibration.size());
+  } else {
+    calibration.push_back(pre(eval_paths.front()));  // an example input: ranks for the graph clean-up
+  }
+
+  torch::jit::Module original;
+  try {
+    original = torch::jit::load(in_path);
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::Model, in_path + ": not a loadable TorchScript model");
+  }
+  auto result = quantize_module(original, opt, calibration);
+  for (const auto& op : result.ops) {
+    if (op.op == "constant") continue;
+    ++report.weight_ops;
+    if (op.quantized) ++report.quantized_ops;
+    else report.float_ops.push_back(op.op + " (" + op.where + "): " + op.reason);
+  }
+  if (opt.mode == QuantMode::Float16) report.quantized_ops = report.weight_ops = static_cast<int>(result.ops.size());
+  report.activation_qparams = static_cast<int>(result.activation_qparams.size());
+  {
+    std::ostringstream bytes;
+    result.module.save(bytes);
+    write_file_atomic(job.output_path, bytes.str());
+  }
+
+  // Measure both as deployed.
+  auto labels = read_labels(m);
+  std::vector<torch::Tensor> inputs;
+  std::vector<int> truth;
+  for (const auto& p : eval_paths) {
+    inputs.push_back(pre(p));
+    truth.push_back(folder_label(p, labels));
+  }
+  bool has_truth = std::all_of(truth.begin(), truth.end(), [](int t) { return t >= 0; });
+  Model fmodel(in_path, {}), qmodel(job.output_path, {});
+  std::string qname = opt.mode == QuantMode::Float16 ? "fp16 weights" : "int8 " + report.mode;
+  QuantizeRow frow{"float32", in_path}, qrow{qname, job.output_path};
+  frow.size_bytes = static_cast<long long>(fs::file_size(in_path));
+  qrow.size_bytes = static_cast<long long>(fs::file_size(job.output_path));
+  int f_correct = 0, q_correct = 0, agree = 0;
+  double cos_sum = 0, max_diff = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    torch::Tensor a = output_of(fmodel, inputs[i], out_index), b = output_of(qmodel, inputs[i], out_index);
+    max_diff = std::max(max_diff, (a - b).abs().max().item<double>());
+    cos_sum += torch::cosine_similarity(a, b, 1, 1e-12).item<double>();
+    int fa = static_cast<int>(a.argmax(1).item<int64_t>()), qa = static_cast<int>(b.argmax(1).item<int64_t>());
+    agree += fa == qa;
+    f_correct += fa == truth[i];
+    q_correct += qa == truth[i];
+  }
+  const double n = static_cast<double>(inputs.size());
+  frow.eval_images = qrow.eval_images = static_cast<int>(inputs.size());
+  if (has_truth) {
+    frow.accuracy = f_correct / n;
+    qrow.accuracy = q_correct / n;
+  }
+  qrow.top1_agreement = agree / n;
+  qrow.max_abs_diff = max_diff;
+  qrow.mean_cosine = cos_sum / n;
+  frow.latency_ms = median_latency_ms(fmodel, inputs[0], bench["warmup"], bench["runs"]);
+  qrow.latency_ms = median_latency_ms(qmodel, inputs[0], bench["warmup"], bench["runs"]);
+  report.rows = {frow, qrow};
+  return report;
+}
+
+std::string format_quantize_table(const QuantizeReport& r) {
+  auto fixed = [](double v, int digits) {
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(digits);
+    s << v;
+    return s.str();
+  };
+  std::ostringstream s;
+  s << "| model | size (KB) | latency (ms, batch 1) | accuracy | top-1 agreement | max |diff| | cosine |\n"
+    << "|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& row : r.rows)
+    s << "| " << row.variant << " | " << fixed(row.size_bytes / 1024.0, 1) << " | " << fixed(row.latency_ms, 3) << " | "
+      << (row.accuracy < 0 ? "n/a" : fixed(100 * row.accuracy, 2) + "%") << " | " << fixed(100 * row.top1_agreement, 2)
+      << "% | " << fixed(row.max_abs_diff, 5) << " | " << fixed(row.mean_cosine, 5) << " |\n";
+  return s.str();
+}
+
+}  // namespace cvtool
