@@ -55,5 +55,8 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 
 if ((FETCH_MODELS)); then
   "$ROOT/scripts/fetch-models.sh"
+  # The digits classifier behind classify/explain/quantize/robustness's default configs is
+  # trained here from opencv-doc's digits.png (no pretrained source exists), once.
+  [ -f "$ROOT/models/digits-cnn.pt" ] || "$ROOT/scripts/train/digits_model.sh" "$BUILD_DIR" >&2
 fi
 echo "setup: cvtool is at $BUILD_DIR/cvtool" >&2
