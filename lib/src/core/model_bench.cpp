@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/forward_timing.hpp"
 #include "cvtool/core/model.hpp"
 
 namespace cvtool {
@@ -82,6 +83,18 @@ double peak_rss_mib() {
   while (std::getline(in, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
   return 0;
+}
+
+double median_forward_ms(Model& model, const torch::Tensor& input, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) model.forward(input);
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, runs); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.forward(input);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
 }
 
 }  // namespace cvtool

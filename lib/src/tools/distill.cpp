@@ -3,7 +3,6 @@
 #include "cvtool/tools/distill.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +13,7 @@
 #include "cvtool/classify/classifier.hpp"
 #include "cvtool/core/config.hpp"
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/forward_timing.hpp"
 #include "cvtool/core/model.hpp"
 #include "cvtool/core/source.hpp"
 #include "cvtool/train/dataset.hpp"
@@ -155,15 +155,7 @@ ClassifierScore score_classifier(const std::string& name, const nlohmann::json& 
   cv::Mat resized = classifier_input(first.at(0), cv::Size(c["model"]["input_size"][0], c["model"]["input_size"][1]),
                                      c["model"]["resize"], c["model"]["pad_value"]);
   torch::Tensor x = images_to_tensor({resized}, normalization_from_config(c["model"]));
-  for (int i = 0; i < 20; ++i) model.forward(x);  // the graph executor specialises during the first runs
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    model.forward(x);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  r.latency_ms = ms[ms.size() / 2];
+  r.latency_ms = median_forward_ms(model, x, 20, runs);
   return r;
 }
 

@@ -3,7 +3,6 @@
 #include "cvtool/tools/quantize.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +11,7 @@
 
 #include "cvtool/classify/classifier.hpp"
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/forward_timing.hpp"
 #include "cvtool/core/model.hpp"
 #include "cvtool/core/sink.hpp"
 #include "cvtool/core/source.hpp"
@@ -77,18 +77,6 @@ torch::Tensor output_of(Model& model, const torch::Tensor& x, int index) {
     throw Error(ErrorKind::Config, "model.output: " + std::to_string(index) + " but the model has " +
                                        std::to_string(outs.size()) + " outputs");
   return outs[index].to(torch::kFloat).reshape({x.size(0), -1});
-}
-
-double median_latency_ms(Model& model, const torch::Tensor& x, int warmup, int runs) {
-  for (int i = 0; i < warmup; ++i) model.forward(x);
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    model.forward(x);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
 }
 
 }  // namespace
@@ -180,8 +168,8 @@ QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job
   qrow.top1_agreement = agree / n;
   qrow.max_abs_diff = max_diff;
   qrow.mean_cosine = cos_sum / n;
-  frow.latency_ms = median_latency_ms(fmodel, inputs[0], bench["warmup"], bench["runs"]);
-  qrow.latency_ms = median_latency_ms(qmodel, inputs[0], bench["warmup"], bench["runs"]);
+  frow.latency_ms = median_forward_ms(fmodel, inputs[0], bench["warmup"], bench["runs"]);
+  qrow.latency_ms = median_forward_ms(qmodel, inputs[0], bench["warmup"], bench["runs"]);
   report.rows = {frow, qrow};
   return report;
 }
