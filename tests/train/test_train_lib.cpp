@@ -241,7 +241,7 @@ TEST_CASE("train: a tiny run from scratch lowers the loss and exports a classifi
   TrainResult r = train_classifier(train_config(root, 6), run);
   REQUIRE(r.epochs.size() == 6);
   CHECK(r.epochs.back().train_loss < 0.5 * r.epochs.front().train_loss);
-  for (const char* f : {"model.pt", "classify.json", "labels.txt", "metrics.json", "metrics.jsonl", "confusion.png", "last.pt"})
+  for (const char* f : {"model.pt", "classify.json", "labels.txt", "metrics.json", "metrics.jsonl", "confusion.png", "curves.png", "last.pt"})
     CHECK(fs::exists(out / f));
 
   // The exported model, through its own classify config, knows its training images.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 
 #include "cvtool/classify/classifier.hpp"
 #include "cvtool/core/error.hpp"
+#include "cvtool/core/line_plot.hpp"
 #include "cvtool/tools/explain_model.hpp"
 #include "cvtool/train/augment.hpp"
 
@@ -218,59 +220,31 @@ std::string robustness_csv(const RobustnessReport& r) {
 }
 
 cv::Mat plot_robustness(const RobustnessReport& r, const std::string& title, cv::Size size) {
-  cv::Mat img(size, CV_8UC3, cv::Scalar(255, 255, 255));
-  const int left = 70, right = 220, top = 50, bottom = 60;
-  const cv::Rect area(left, top, size.width - left - right, size.height - top - bottom);
+  PlotAxes axes;
+  axes.title = title;
+  axes.x_label = "severity level";
+  axes.y_label = "accuracy";
   int max_level = 1;
   for (const auto& row : r.rows) max_level = std::max(max_level, row.level);
-  auto px = [&](double level, double acc) {
-    return cv::Point(area.x + int(std::lround(area.width * level / max_level)),
-                     area.y + area.height - int(std::lround(area.height * std::clamp(acc, 0.0, 1.0))));
-  };
-  const auto font = cv::FONT_HERSHEY_SIMPLEX;
-  const cv::Scalar black(0, 0, 0), grid(225, 225, 225);
+  axes.x_max = max_level;
+  for (int l = 0; l <= max_level; ++l) axes.x_ticks.emplace_back(l, l == 0 ? "clean" : std::to_string(l));
   for (int i = 0; i <= 10; i += 2) {
-    cv::Point a = px(0, i / 10.0), b = px(max_level, i / 10.0);
-    cv::line(img, a, b, grid, 1);
-    char t[16];
+    char t[8];
     std::snprintf(t, sizeof t, "%.1f", i / 10.0);
-    cv::putText(img, t, a + cv::Point(-40, 5), font, 0.45, black, 1, cv::LINE_AA);
+    axes.y_ticks.emplace_back(i / 10.0, t);
   }
-  for (int l = 0; l <= max_level; ++l) {
-    cv::Point a = px(l, 0);
-    cv::line(img, a, a + cv::Point(0, 5), black, 1);
-    std::string t = l == 0 ? "clean" : std::to_string(l);
-    cv::putText(img, t, a + cv::Point(l == 0 ? -20 : -4, 22), font, 0.45, black, 1, cv::LINE_AA);
+  // One curve per corruption, each starting from the clean accuracy at level 0.
+  std::vector<PlotSeries> series;
+  for (const auto& row : r.rows) {
+    if (row.corruption == "clean") continue;
+    auto it = std::find_if(series.begin(), series.end(), [&](const PlotSeries& s) { return s.name == row.corruption; });
+    if (it == series.end()) {
+      series.push_back({row.corruption, {{0.0, r.clean_accuracy}}});
+      it = series.end() - 1;
+    }
+    it->points.emplace_back(row.level, row.accuracy());
   }
-  cv::line(img, px(0, 0), px(max_level, 0), black, 1);
-  cv::line(img, px(0, 0), px(0, 1), black, 1);
-  cv::putText(img, "severity level", cv::Point(area.x + area.width / 2 - 60, size.height - 15), font, 0.55, black, 1,
-              cv::LINE_AA);
-  cv::Mat ylabel(24, 90, CV_8UC3, cv::Scalar(255, 255, 255));
-  cv::putText(ylabel, "accuracy", cv::Point(2, 17), font, 0.55, black, 1, cv::LINE_AA);
-  cv::rotate(ylabel, ylabel, cv::ROTATE_90_COUNTERCLOCKWISE);
-  ylabel.copyTo(img(cv::Rect(4, area.y + area.height / 2 - 45, ylabel.cols, ylabel.rows)));
-  cv::putText(img, title, cv::Point(left, 30), font, 0.6, black, 1, cv::LINE_AA);
-
-  static const cv::Scalar colours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},
-                                       {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127},
-                                       {34, 189, 188},  {207, 190, 23}, {0, 0, 0}};
-  std::vector<std::string> order;
-  for (const auto& row : r.rows)
-    if (row.corruption != "clean" && std::find(order.begin(), order.end(), row.corruption) == order.end())
-      order.push_back(row.corruption);
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    const cv::Scalar colour = colours[k % 11];
-    std::vector<cv::Point> pts{px(0, r.clean_accuracy)};
-    for (const auto& row : r.rows)
-      if (row.corruption == order[k]) pts.push_back(px(row.level, row.accuracy()));
-    cv::polylines(img, pts, false, colour, 2, cv::LINE_AA);
-    for (const auto& p : pts) cv::circle(img, p, 3, colour, cv::FILLED, cv::LINE_AA);
-    cv::Point l(size.width - right + 20, top + 10 + int(k) * 22);
-    cv::line(img, l, l + cv::Point(26, 0), colour, 2, cv::LINE_AA);
-    cv::putText(img, order[k], l + cv::Point(34, 5), font, 0.5, black, 1, cv::LINE_AA);
-  }
-  return img;
+  return draw_line_plot(series, axes, size);
 }
 
 }  // namespace cvtool

@@ -18,6 +18,7 @@
 #include "cvtool/core/source.hpp"
 #include "cvtool/core/tensor.hpp"
 #include "cvtool/train/augment.hpp"
+#include "cvtool/train/curves.hpp"
 #include "cvtool/train/dataset.hpp"
 #include "cvtool/train/distributed.hpp"
 #include "cvtool/train/metrics.hpp"
@@ -508,6 +509,7 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
     std::fprintf(stderr, "%s", final_eval.confusion.to_text(all.classes).c_str());
     write_file_atomic(out_dir / "metrics.json", result.final_metrics.dump(2) + "\n");
     write_image_atomic(out_dir / "confusion.png", final_eval.confusion.render(all.classes));
+    write_image_atomic(out_dir / "curves.png", render_training_curves(out_dir / "metrics.jsonl"));
     save_module(model, result.model_path);
     std::string labels;
     for (const auto& c : all.classes) labels += c + "\n";
