@@ -8,7 +8,6 @@
 #include "commands.hpp"
 #include "cvtool/core/npy.hpp"
 #include "cvtool/embed/cluster.hpp"
-#include "cvtool/embed/contact_sheet.hpp"
 #include "cvtool/embed/vector_index.hpp"
 #include "embed_inputs.hpp"
 
@@ -17,24 +16,6 @@ namespace cvtool::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A contact sheet shows the sources of the given ids (an id "video#12" is frame 12).
-cv::Mat sheet_for(const std::vector<std::string>& ids) {
-  std::vector<cv::Mat> images;
-  std::vector<std::string> captions;
-  for (const auto& id : ids) {
-    cv::Mat image;
-    try {
-      auto hash = id.rfind('#');
-      if (hash == std::string::npos || fs::exists(id)) image = decode_image(id);
-    } catch (const Error&) {
-      // An unreadable source draws a grey cell: the sheet still shows the group.
-    }
-    images.push_back(image);
-    captions.push_back(fs::path(id).filename().string());
-  }
-  return contact_sheet(images, captions);
-}
 
 // Vectors from embedding folders/.npy files (--vectors) or by embedding the inputs.
 EmbeddingSet gather(CommonOptions& common, bool vectors, RunReport& report) {
@@ -89,7 +70,7 @@ int run_dedup(DedupOptions& opts) {
       for (auto row : groups[g]) ids.push_back(set.ids[row]);
       char name[32];
       std::snprintf(name, sizeof name, "group_%03zu.jpg", g);
-      write_image_atomic(fs::path(opts.common.output_dir) / name, sheet_for(ids));
+      write_image_atomic(fs::path(opts.common.output_dir) / name, sources_sheet(ids));
     }
   }
   if (!opts.common.output_dir.empty())
@@ -136,7 +117,7 @@ int run_cluster(ClusterOptions& opts) {
     for (const auto& [c, ids] : members) {
       char name[32];
       std::snprintf(name, sizeof name, "cluster_%02d.jpg", c);
-      write_image_atomic(dir / name, sheet_for(ids));
+      write_image_atomic(dir / name, sources_sheet(ids));
       clusters.push_back({{"cluster", c}, {"size", ids.size()}, {"sheet", name}, {"members", ids}});
     }
     write_npy(dir / "centroids.npy", r.centroids.data(), {opts.k, set.dim});

@@ -2,8 +2,10 @@
 // the vectors `cvtool embed -o` wrote, searched with query images or vectors.
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
 #include "cvtool/core/runtime.hpp"
@@ -153,7 +155,20 @@ int run_search(SearchOptions& opts) {
   } else {
     hits = index.search(queries.rows.data(), queries.ids.size(), opts.k);
   }
+  std::optional<OutputNamer> namer;
+  if (!opts.common.output_dir.empty()) namer.emplace(opts.common.output_dir);
   for (std::size_t i = 0; i < hits.size(); ++i) {
+    if (namer) {
+      // The query first, then its neighbours with their scores.
+      std::vector<std::string> ids{queries.ids[i]}, captions{"query " + fs::path(queries.ids[i]).filename().string()};
+      for (const auto& h : hits[i]) {
+        char score[16];
+        std::snprintf(score, sizeof score, "%.3f ", h.score);
+        ids.push_back(h.id);
+        captions.push_back(score + fs::path(h.id).filename().string());
+      }
+      write_image_atomic(namer->path_for(queries.ids[i], ".search.jpg"), sources_sheet(ids, captions));
+    }
     if (opts.common.jsonl) {
       Json list = Json::array();
       for (const auto& h : hits[i]) list.push_back({{"id", h.id}, {"score", h.score}, {"row", h.row}});
@@ -216,6 +231,7 @@ Command register_search(CLI::App& app) {
       "\nExamples:\n"
       "  cvtool search query.jpg --index index/ -k 10\n"
       "  cvtool search queries/ --index index/ -k 5 --jsonl > hits.jsonl\n"
+      "  cvtool search photo.jpg --index index/ -k 8 -o sheets/   # sheets/photo.search.jpg: query and hits\n"
       "  cvtool search q-vecs/ --vectors --index index/ --approx\n");
   return {cmd, [opts] { return run_search(*opts); }};
 }

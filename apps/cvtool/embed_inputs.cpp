@@ -1,6 +1,9 @@
 #include "embed_inputs.hpp"
 
+#include <filesystem>
+
 #include "cvtool/core/runtime.hpp"
+#include "cvtool/embed/contact_sheet.hpp"
 
 namespace cvtool::cli {
 
@@ -52,6 +55,23 @@ EmbeddingSet embed_items(const std::vector<InputItem>& items, const Json& config
   for_each_batch(items, config, opts, std::size_t(config["runtime"]["batch"].get<int>()), process,
                  [&](const std::string& source, const std::string& error) { report.failure(error, source); });
   return set;
+}
+
+cv::Mat sources_sheet(const std::vector<std::string>& ids, std::vector<std::string> captions) {
+  std::vector<cv::Mat> images;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids[i];
+    cv::Mat image;
+    try {
+      auto hash = id.rfind('#');
+      if (hash == std::string::npos || std::filesystem::exists(id)) image = decode_image(id);
+    } catch (const Error&) {
+      // An unreadable source draws a grey cell: the sheet still shows the rest.
+    }
+    images.push_back(image);
+    if (captions.size() <= i) captions.push_back(std::filesystem::path(id).filename().string());
+  }
+  return contact_sheet(images, captions);
 }
 
 }  // namespace cvtool::cli

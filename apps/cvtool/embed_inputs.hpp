@@ -22,4 +22,8 @@ EmbeddingSet embed_items(const std::vector<InputItem>& items, const Json& config
 // and builds the Embedder.
 Json load_embed_config(const CommonOptions& opts, const std::string& default_config);
 
+// A contact sheet of the sources behind row ids (an id "video#12" is frame 12; a source
+// that cannot be read draws a grey cell). Captions default to the file names.
+cv::Mat sources_sheet(const std::vector<std::string>& ids, std::vector<std::string> captions = {});
+
 }  // namespace cvtool::cli

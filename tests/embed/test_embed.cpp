@@ -235,6 +235,13 @@ TEST_CASE("cvtool embed, index build, search and dedup end to end") {
   auto record = nlohmann::json::parse(r.out);
   CHECK(fs::path(record["neighbors"][0]["id"].get<std::string>()).filename() == "c.png");
   CHECK(record["neighbors"][0]["score"].get<double>() == Approx(1.0));
+  // -o: one contact sheet per query, the query and its k hits in a row of 164 x 182 cells.
+  r = test::run_cvtool("search " + (dir / "in" / "c.png").string() + " --index " + (dir / "index").string() + " -k 2 -o " +
+                           (dir / "sheets").string(),
+                       "embed-cli");
+  REQUIRE(r.exit_code == 0);
+  cv::Mat sheet = cv::imread((dir / "sheets" / "c.search.jpg").string());
+  CHECK(sheet.size() == cv::Size(3 * 164, 182));
   r = test::run_cvtool("dedup " + (dir / "vecs").string() + " --vectors --threshold 0.999 --jsonl", "embed-cli");
   REQUIRE(r.exit_code == 0);
   auto group = nlohmann::json::parse(r.out);
