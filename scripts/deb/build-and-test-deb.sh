@@ -20,9 +20,11 @@ echo "Depends: $depends"
 for need in libtorch libopencv-core libopencv-imgcodecs libopencv-videoio libopenblas0 libstdc++6; do
   grep -q "$need" <<<"$depends" || { echo "deb: FAIL: Depends lacks $need" >&2; exit 1; }
 done
+# The listing is read whole first: `grep -q` on a pipe would stop dpkg-deb with SIGPIPE.
+contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/cvtool ./usr/share/cvtool/configs/detect-centernet.json ./usr/include/cvtool/detect/detector.hpp \
          ./usr/share/bash-completion/completions/cvtool; do
-  dpkg-deb -c "$deb" | grep -q " $f$" || { echo "deb: FAIL: $f not in the package" >&2; exit 1; }
+  grep -q " $f$" <<<"$contents" || { echo "deb: FAIL: $f not in the package" >&2; exit 1; }
 done
 
 # dpkg waits for other apt/dpkg runs on this machine.
