@@ -191,4 +191,40 @@ int RunReport::finish(const std::string& what) {
   return kExitSomeFailed;
 }
 
+void for_each_sequence_frame(FrameStream& stream, const CommonOptions& opts, RunReport& report,
+                             const std::function<void(const std::string& key)>& open,
+                             const std::function<void()>& close,
+                             const std::function<void(Frame& frame, int number)>& step) {
+  Progress progress(0, parse_progress_mode(opts.progress));
+  bool in_sequence = false;
+  std::string current, first_still;
+  int still_index = 0;
+  while (auto next = stream.next()) {
+    if (!next->ok()) {
+      report.failure(next->error, next->frame.source);
+      continue;
+    }
+    Frame& frame = next->frame;
+    if (frame.index < 0 && first_still.empty()) first_still = frame.source;
+    std::string key = frame.index >= 0 ? frame.source : first_still;
+    if (!in_sequence || key != current) {
+      if (in_sequence) close();
+      current = key;
+      still_index = 0;
+      open(key);
+      in_sequence = true;
+    }
+    int number = frame.index >= 0 ? int(frame.index) + 1 : ++still_index;
+    try {
+      step(frame, number);
+      report.success();
+    } catch (const Error& e) {
+      report.failure(frame.source + ": " + e.what(), frame.source);
+    }
+    progress.step(false);
+  }
+  if (in_sequence) close();
+  progress.finish();
+}
+
 }  // namespace cvtool::cli

@@ -106,4 +106,14 @@ void emit_each(const std::vector<Frame>& frames, const std::vector<Result>& resu
   }
 }
 
+// Walks a stream's frames as sequences, for per-sequence state (tracks, flow): each video
+// is one sequence, and still images together form one named after the first. `open(key)`
+// starts a sequence, `close()` ends the current one (also after the last frame), `step`
+// gets each frame with its 1-based number in its sequence. An unreadable frame, or an
+// Error from `step`, fails that frame alone; the rest go on. Draws the progress bar.
+void for_each_sequence_frame(FrameStream& stream, const CommonOptions& opts, RunReport& report,
+                             const std::function<void(const std::string& key)>& open,
+                             const std::function<void()>& close,
+                             const std::function<void(Frame& frame, int number)>& step);
+
 }  // namespace cvtool::cli

@@ -13,7 +13,6 @@
 #include "commands.hpp"
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/npy.hpp"
-#include "cvtool/core/progress.hpp"
 #include "cvtool/core/runtime.hpp"
 #include "cvtool/core/sink.hpp"
 #include "cvtool/core/video_sink.hpp"
@@ -171,37 +170,15 @@ int run_flow(FlowOptions& opts) {
   RunReport report;
   if (opts.common.jsonl) report.record_failures_to(&jsonl);
   FrameStream stream(items, source_options(config));
-  Progress progress(0, parse_progress_mode(opts.common.progress));
   std::unique_ptr<FlowSequence> seq;
-  std::string current, first_still;
-  int still_index = 0;
-  while (auto next = stream.next()) {
-    if (!next->ok()) {
-      report.failure(next->error, next->frame.source);
-      continue;
-    }
-    Frame& frame = next->frame;
-    // A video is a sequence; still images together form one, named after the first.
-    if (frame.index < 0 && first_still.empty()) first_still = frame.source;
-    std::string key = frame.index >= 0 ? frame.source : first_still;
-    if (!seq || key != current) {
-      if (seq) seq->finish();
-      current = key;
-      still_index = 0;
-      seq = std::make_unique<FlowSequence>(key, config, opts, namer);
-    }
-    int number = frame.index >= 0 ? int(frame.index) + 1 : ++still_index;
-    try {
-      Json record = seq->step(number, frame.image);
-      if (opts.common.jsonl) jsonl.write(record);
-      report.success();
-    } catch (const Error& e) {
-      report.failure(frame.source + ": " + e.what(), frame.source);
-    }
-    progress.step(false);
-  }
-  if (seq) seq->finish();
-  progress.finish();
+  for_each_sequence_frame(
+      stream, opts.common, report,
+      [&](const std::string& key) { seq = std::make_unique<FlowSequence>(key, config, opts, namer); },
+      [&] { seq->finish(); },
+      [&](Frame& frame, int number) {
+        Json record = seq->step(number, frame.image);
+        if (opts.common.jsonl) jsonl.write(record);
+      });
   return report.finish("frames");
 }
 
