@@ -47,7 +47,7 @@ Json load_task_config(const std::string& task, const std::string& default_config
   for (const auto& o : opts.flag_overrides) sources.overrides.push_back(o);
   Json config = load_config(sources, task_schema(task));
   if (config["task"] != task)
-    throw Error(ErrorKind::Config, sources.file.string() + ": task is " + config["task"].dump() + ", expected \"" + task + "\"");
+    throw Error(ErrorKind::Config, sources.file.string() + ": task is " + config["task"].dump(-1, ' ', false, Json::error_handler_t::replace) + ", expected \"" + task + "\"");
   return config;
 }
 

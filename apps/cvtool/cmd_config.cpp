@@ -58,7 +58,7 @@ std::string task_of_file(const std::string& file) {
   Json raw;
   try {
     raw = Json::parse(in);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw Error(ErrorKind::Config, file + ": malformed JSON: " + e.what());
   }
   if (!raw.is_object() || !raw.contains("task") || !raw["task"].is_string())

@@ -34,7 +34,7 @@ Json read_json_document(const std::string& path, const std::string& what) {
   if (!in) throw Error(ErrorKind::Usage, what + " " + path + ": cannot open");
   try {
     return Json::parse(in);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw Error(ErrorKind::Config, what + " " + path + ": malformed JSON: " + e.what());
   }
 }

@@ -70,7 +70,7 @@ Json parse_json_file(const fs::path& file) {
   buffer << in.rdbuf();
   try {
     return Json::parse(buffer.str());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw Error(ErrorKind::Config, file.string() + ": malformed JSON: " + e.what());
   }
 }
@@ -86,7 +86,7 @@ void apply_override(Json& config, const std::string& assignment) {
   Json value;
   try {
     value = Json::parse(text);
-  } catch (const Json::parse_error&) {
+  } catch (const Json::exception&) {
     value = text;  // not JSON: a plain string such as a path or a label
   }
   auto parts = split_key(key);

@@ -36,7 +36,8 @@ bool has_type(const Json& v, const std::string& type) {
 }
 
 std::string shown(const Json& v) {
-  std::string s = v.dump();
+  // replace: a --set value is any bytes the shell passed, not always UTF-8.
+  std::string s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 

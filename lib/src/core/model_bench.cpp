@@ -59,7 +59,7 @@ std::optional<double> model_gflop(const std::filesystem::path& model, const std:
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, file.string() + ": malformed JSON: " + e.what());
   }
   auto ref = j.at("input").get<std::vector<long long>>();

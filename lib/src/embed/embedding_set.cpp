@@ -23,7 +23,7 @@ EmbeddingSet load_embedding_set(const fs::path& path) {
         nlohmann::json m = nlohmann::json::parse(in);
         npy = path / m.value("npy", std::string("embeddings.npy"));
         ids = path / m.value("ids", std::string("ids.txt"));
-      } catch (const nlohmann::json::parse_error&) {
+      } catch (const nlohmann::json::exception&) {
         throw Error(ErrorKind::Input, meta.string() + ": malformed JSON");
       }
     }
@@ -48,7 +48,7 @@ EmbeddingSet load_embedding_set(const fs::path& path) {
     try {
       nlohmann::json m = nlohmann::json::parse(meta_in);
       if (m.contains("config")) set.config = m["config"];
-    } catch (const nlohmann::json::parse_error&) {
+    } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::Input, meta.string() + ": malformed JSON");
     }
   }

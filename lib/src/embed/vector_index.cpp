@@ -33,7 +33,7 @@ VectorIndex VectorIndex::load(const fs::path& dir) {
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(meta_in);
-  } catch (const nlohmann::json::parse_error&) {
+  } catch (const nlohmann::json::exception&) {
     throw Error(ErrorKind::Input, meta_path.string() + ": malformed JSON");
   }
   VectorIndex index(meta.value("dim", 0));

@@ -239,7 +239,7 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path, const std::strin
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
       records.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorKind::Config,
                   what + " " + path + ":" + std::to_string(number) + ": malformed JSON: " + e.what());
     }

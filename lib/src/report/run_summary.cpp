@@ -111,7 +111,7 @@ RunSummary read_run(const fs::path& dir, const std::vector<fs::path>& extra) {
       Json r;
       try {
         r = Json::parse(line);
-      } catch (const Json::parse_error& e) {
+      } catch (const Json::exception& e) {
         throw Error(ErrorKind::Input, file.string() + ":" + std::to_string(n) + ": not JSON: " + e.what());
       }
       if (!r.is_object()) continue;
