@@ -14,7 +14,7 @@ COUNT="${1:-10000}"
 shift || true
 [ "${1:-}" = "--" ] && shift
 CVTOOL="${CVTOOL:-}"
-for c in "$ROOT/build-rel/apps/cvtool/cvtool" "$ROOT/build/apps/cvtool/cvtool"; do
+for c in "$ROOT/build/cvtool"; do
   [ -n "$CVTOOL" ] || { [ -x "$c" ] && CVTOOL="$c"; }
 done
 DIR="${SOAK_DIR:-/tmp/cvtool-soak}"

@@ -293,6 +293,7 @@ int run_bench_model(BenchModelOptions& o) {
                   {"freeze", o.model.freeze},
                   {"optimize_for_inference", o.model.optimize_for_inference},
                   {"channels_last", o.model.channels_last},
+                  {"graph_optimize", o.model.graph_optimize},
                   {"load_ms", r3(r.load_ms)},
                   {"first_call_ms", r3(r.first_call_ms)},
                   {"ms", {{"mean", r3(mean)}, {"p50", r3(p50)}, {"p95", r3(percentile(r.call_ms, 95))},
@@ -322,6 +323,8 @@ std::function<int()> setup_bench_model(CLI::App* cmd) {
   cmd->add_flag("--no-freeze", o->no_freeze, "Do not torch::jit::freeze an unfrozen module");
   cmd->add_flag("--optimize", o->model.optimize_for_inference, "Apply torch::jit::optimize_for_inference");
   cmd->add_flag("--channels-last", o->model.channels_last, "Feed the input in channels-last memory order");
+  cmd->add_flag("--graph-optimize", o->model.graph_optimize,
+                "Let TorchScript's graph executor profile and re-optimise the graph (off by default)");
   cmd->add_flag("--jsonl", o->jsonl, "One JSON record on stdout");
   cmd->footer(
       "\nExamples:\n"

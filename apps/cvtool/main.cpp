@@ -12,10 +12,11 @@
 
 namespace {
 
-// PASSIVE unless the user set one (omp_wait_policy.cpp).
+// PASSIVE after a short spin unless the user set a policy (omp_wait_policy.cpp).
 std::string omp_wait_policy() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
-  return policy ? policy : "default";
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  return std::string(policy ? policy : "default") + (spin ? std::string(", spin count ") + spin : "");
 }
 
 std::string version_text() {

@@ -38,19 +38,21 @@ TEST_CASE("version output names LibTorch, the BLAS and the thread count") {
   CHECK(r.out.find("threads: ") != std::string::npos);
 }
 
-TEST_CASE("OpenMP threads wait passively unless the user chose a policy") {
+TEST_CASE("OpenMP threads spin briefly, then wait passively, unless the user chose a policy") {
   // OMP_DISPLAY_ENV makes libgomp print the settings it read at its own start-up, which
   // shows the policy reached OpenMP itself and not just the environment.
   ::unsetenv("OMP_WAIT_POLICY");
-  ::setenv("OMP_DISPLAY_ENV", "true", 1);
+  ::setenv("OMP_DISPLAY_ENV", "verbose", 1);  // verbose: GOMP_SPINCOUNT too
   auto by_default = run("--version");
   ::setenv("OMP_WAIT_POLICY", "active", 1);
   auto chosen = run("--version");
   ::unsetenv("OMP_WAIT_POLICY");
   ::unsetenv("OMP_DISPLAY_ENV");
   CHECK(by_default.err.find("OMP_WAIT_POLICY = 'PASSIVE'") != std::string::npos);
-  CHECK(by_default.out.find("OpenMP wait policy: PASSIVE") != std::string::npos);
+  CHECK(by_default.err.find("GOMP_SPINCOUNT = '10000'") != std::string::npos);
+  CHECK(by_default.out.find("OpenMP wait policy: PASSIVE, spin count 10000") != std::string::npos);
   CHECK(chosen.err.find("OMP_WAIT_POLICY = 'ACTIVE'") != std::string::npos);
+  CHECK(chosen.err.find("GOMP_SPINCOUNT = '30000000000'") != std::string::npos);
   CHECK(chosen.out.find("OpenMP wait policy: active") != std::string::npos);
 }
 

@@ -86,6 +86,26 @@ TEST_CASE("model optimisations: optimize_for_inference keeps the zoo models' out
   }
 }
 
+TEST_CASE("model optimisations: the graph executor's re-optimisation (off by default) keeps the outputs") {
+  configure_threads(0);
+  for (const auto& c : cases()) {
+    INFO(c.model);
+    torch::manual_seed(4);
+    torch::Tensor x = torch::rand(c.shape) * c.scale;
+    ModelOptions plain, optimised;
+    optimised.graph_optimize = true;
+    REQUIRE_FALSE(plain.graph_optimize);
+    // The profiling executor records the first calls and runs its optimised graph after.
+    Model model(zoo(c.model), optimised);
+    std::vector<torch::Tensor> out;
+    for (int call = 0; call < 4; ++call) out = output_tensors(model.forward(x), c.model);
+    for (auto& t : out) t = t.contiguous();
+    double diff = max_abs_diff(run(zoo(c.model), plain, x), out);
+    WARN(c.model << " max abs diff " << diff);
+    REQUIRE(diff <= c.tolerance);
+  }
+}
+
 TEST_CASE("model optimisations: an unfrozen module is frozen on load and gives the same outputs") {
   // A module with its weights still as parameters, as a user's torch.jit.script gives.
   torch::manual_seed(3);

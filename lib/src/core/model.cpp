@@ -1,5 +1,6 @@
 #include "cvtool/core/model.hpp"
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 
 #include <chrono>
@@ -53,11 +54,14 @@ Model::Model(const fs::path& path, const ModelOptions& options) : path_(path), d
   if (options.freeze && !is_frozen(module_)) module_ = torch::jit::freeze(module_);
   if (options.optimize_for_inference) module_ = torch::jit::optimize_for_inference(module_);
   channels_last_ = options.channels_last;
+  graph_optimize_ = options.graph_optimize;
   load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 torch::IValue Model::forward(std::vector<torch::IValue> inputs) {
   c10::InferenceMode guard;
+  // Per call, not process-wide: training and the tools keep the executor's defaults.
+  torch::jit::GraphOptimizerEnabledGuard optimize(graph_optimize_);
   if (channels_last_)
     for (auto& v : inputs)
       if (v.isTensor() && v.toTensor().dim() == 4) v = v.toTensor().contiguous(torch::MemoryFormat::ChannelsLast);

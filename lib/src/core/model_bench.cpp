@@ -33,6 +33,7 @@ ModelBenchResult bench_model(const ModelBenchOptions& o) {
   mo.freeze = o.freeze;
   mo.optimize_for_inference = o.optimize_for_inference;
   mo.channels_last = o.channels_last;
+  mo.graph_optimize = o.graph_optimize;
   ModelBenchResult r;
   Model model(o.path, mo);
   r.load_ms = model.load_ms();

@@ -13,7 +13,7 @@ struct ModelBenchOptions {
   std::filesystem::path path;
   std::vector<long long> shape;  // input shape, batch first
   std::string device = "cpu";
-  bool freeze = true, optimize_for_inference = false, channels_last = false;
+  bool freeze = true, optimize_for_inference = false, channels_last = false, graph_optimize = false;
   int warmup = 2, runs = 10;
 };
 
