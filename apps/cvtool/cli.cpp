@@ -91,6 +91,14 @@ std::vector<InputItem> collect_inputs(const CommonOptions& opts) {
   return items;
 }
 
+std::vector<std::string> readable_image_paths(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  if (args.empty()) return paths;
+  for (const auto& item : enumerate_inputs(args))
+    if (item.kind == InputKind::Image && item.error.empty()) paths.push_back(item.path);
+  return paths;
+}
+
 SourceOptions source_options(const Json& config) {
   SourceOptions s;
   if (config.contains("input")) {

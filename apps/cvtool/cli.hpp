@@ -50,6 +50,9 @@ void setup_logging(const CommonOptions& opts);
 // --resume, items this run must not read are marked `skip` (they stay in the list so
 // output names stay the same); installs the SIGINT/SIGTERM clean-stop handlers.
 std::vector<InputItem> collect_inputs(const CommonOptions& opts);
+// The image files among args (files, folders, globs), skipping what cannot be read:
+// the evaluation sets of the model tools.
+std::vector<std::string> readable_image_paths(const std::vector<std::string>& args);
 
 // The --resume manifest of this run, or null.
 Manifest* run_manifest();

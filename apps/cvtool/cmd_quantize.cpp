@@ -24,14 +24,6 @@ struct QuantizeOptions {
   int runs = 0;
 };
 
-std::vector<std::string> image_paths(const std::vector<std::string>& args) {
-  std::vector<std::string> paths;
-  if (args.empty()) return paths;
-  for (const auto& item : enumerate_inputs(args))
-    if (item.kind == InputKind::Image && item.error.empty()) paths.push_back(item.path);
-  return paths;
-}
-
 int run_quantize_cmd(QuantizeOptions& q) {
   setup_logging(q.common);
   auto& o = q.common.flag_overrides;
@@ -51,8 +43,8 @@ int run_quantize_cmd(QuantizeOptions& q) {
     std::filesystem::path in = config["model"]["path"].get<std::string>();
     job.output_path = (std::filesystem::path(q.output) / (in.stem().string() + "." + config["quantize"]["mode"].get<std::string>() + ".pt")).string();
   }
-  job.eval_images = image_paths(q.common.inputs);
-  job.calibration_images = image_paths(q.calib);
+  job.eval_images = readable_image_paths(q.common.inputs);
+  job.calibration_images = readable_image_paths(q.calib);
   if (job.eval_images.empty()) throw Error(ErrorKind::Usage, "no evaluation images given (files, folders, globs)");
 
   QuantizeReport r = run_quantize(config, job);

@@ -17,6 +17,7 @@
 #include "cvtool/core/source.hpp"
 #include "cvtool/core/tensor.hpp"
 #include "cvtool/tools/quantize_module.hpp"
+#include "cvtool/tools/tool_eval.hpp"
 
 namespace cvtool {
 
@@ -33,14 +34,6 @@ nlohmann::json QuantizeRow::to_json() const {
 
 namespace {
 
-// Every k-th path so a cap still spans all classes of a sorted ImageFolder listing.
-std::vector<std::string> spread(const std::vector<std::string>& paths, int cap) {
-  if (static_cast<int>(paths.size()) <= cap) return paths;
-  std::vector<std::string> out;
-  for (int i = 0; i < cap; ++i) out.push_back(paths[static_cast<size_t>(double(i) * paths.size() / cap)]);
-  return out;
-}
-
 struct Preprocess {
   Normalization norm;
   cv::Size size;
@@ -51,33 +44,6 @@ struct Preprocess {
     return images_to_tensor({classifier_input(img, size, resize, pad)}, norm);
   }
 };
-
-std::vector<std::string> read_labels(const nlohmann::json& model) {
-  std::vector<std::string> labels;
-  if (!model["labels"].is_string()) return labels;
-  std::ifstream in(model["labels"].get<std::string>());
-  if (!in) throw Error(ErrorKind::Config, "model.labels: cannot read " + model["labels"].get<std::string>());
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) labels.push_back(line);
-  return labels;
-}
-
-// The class of an ImageFolder image (its parent folder), or -1.
-int folder_label(const std::string& path, const std::vector<std::string>& labels) {
-  std::string dir = fs::path(path).parent_path().filename().string();
-  auto it = std::find(labels.begin(), labels.end(), dir);
-  if (it != labels.end()) return static_cast<int>(it - labels.begin());
-  if (labels.empty() && !dir.empty() && std::all_of(dir.begin(), dir.end(), ::isdigit)) return std::stoi(dir);
-  return -1;
-}
-
-torch::Tensor output_of(Model& model, const torch::Tensor& x, int index) {
-  auto outs = output_tensors(model.forward(x), model.path().string());
-  if (index >= static_cast<int>(outs.size()))
-    throw Error(ErrorKind::Config, "model.output: " + std::to_string(index) + " but the model has " +
-                                       std::to_string(outs.size()) + " outputs");
-  return outs[index].to(torch::kFloat).reshape({x.size(0), -1});
-}
 
 }  // namespace
 
@@ -101,11 +67,11 @@ QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job
   report.mode = to_string(opt.mode);
   report.engine = opt.engine;
 
-  auto eval_paths = spread(job.eval_images, bench["eval_images"].get<int>());
+  auto eval_paths = spread_sample(job.eval_images, bench["eval_images"].get<int>());
   if (eval_paths.empty()) throw Error(ErrorKind::Usage, "quantize needs evaluation images to measure agreement");
   std::vector<torch::Tensor> calibration;
   if (opt.mode == QuantMode::Static) {
-    auto paths = spread(job.calibration_images, q["calibration_images"].get<int>());
+    auto paths = spread_sample(job.calibration_images, q["calibration_images"].get<int>());
     if (paths.empty()) throw Error(ErrorKind::Usage, "quantize --mode static needs calibration images (--calib DIR)");
     for (const auto& p : paths) calibration.push_back(pre(p));
     report.calibration_images = static_cast<int>(calibration.size());
@@ -135,12 +101,12 @@ QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job
   }
 
   // Measure both as deployed.
-  auto labels = read_labels(m);
+  auto labels = read_model_labels(m);
   std::vector<torch::Tensor> inputs;
   std::vector<int> truth;
   for (const auto& p : eval_paths) {
     inputs.push_back(pre(p));
-    truth.push_back(folder_label(p, labels));
+    truth.push_back(image_folder_label(p, labels));
   }
   bool has_truth = std::all_of(truth.begin(), truth.end(), [](int t) { return t >= 0; });
   Model fmodel(in_path, {}), qmodel(job.output_path, {});
@@ -151,7 +117,7 @@ QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job
   int f_correct = 0, q_correct = 0, agree = 0;
   double cos_sum = 0, max_diff = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    torch::Tensor a = output_of(fmodel, inputs[i], out_index), b = output_of(qmodel, inputs[i], out_index);
+    torch::Tensor a = model_output(fmodel, inputs[i], out_index), b = model_output(qmodel, inputs[i], out_index);
     max_diff = std::max(max_diff, (a - b).abs().max().item<double>());
     cos_sum += torch::cosine_similarity(a, b, 1, 1e-12).item<double>();
     int fa = static_cast<int>(a.argmax(1).item<int64_t>()), qa = static_cast<int>(b.argmax(1).item<int64_t>());

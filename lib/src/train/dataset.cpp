@@ -19,16 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A seeded Fisher-Yates shuffle on our own generator: the same order on any platform.
-template <class T>
-void seeded_shuffle(std::vector<T>& v, std::uint64_t seed) {
-  std::uint64_t s = seed;
-  for (std::size_t i = v.size(); i > 1; --i) {
-    s = mix_seed(s, i);
-    std::swap(v[i - 1], v[std::size_t(s % i)]);
-  }
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
   std::size_t b = s.find_first_not_of(" \t");
@@ -88,7 +78,7 @@ std::vector<RawItem> read_list(const fs::path& list) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw Error(ErrorKind::Config, where + ": malformed JSON");
       }
       if (!j.contains("path") || !j["path"].is_string()) throw Error(ErrorKind::Config, where + ": needs \"path\"");

@@ -8,6 +8,7 @@
 // any order and on any thread.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,5 +66,16 @@ class Augmenter {
 std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b);
 // FNV-1a of a string, for seeds keyed by file name.
 std::uint64_t hash_string(const std::string& s);
+
+// A seeded Fisher-Yates shuffle on mix_seed: the same order on any platform
+// (std::shuffle's algorithm is implementation-defined).
+template <class T>
+void seeded_shuffle(std::vector<T>& v, std::uint64_t seed) {
+  std::uint64_t s = seed;
+  for (std::size_t i = v.size(); i > 1; --i) {
+    s = mix_seed(s, i);
+    std::swap(v[i - 1], v[std::size_t(s % i)]);
+  }
+}
 
 }  // namespace cvtool
