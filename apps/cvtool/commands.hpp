@@ -27,6 +27,7 @@ Command register_merge(CLI::App& app);
 Command register_flow(CLI::App& app);
 Command register_quantize(CLI::App& app);
 Command register_distill(CLI::App& app);
+Command register_prune(CLI::App& app);
 Command register_explain(CLI::App& app);
 Command register_robustness(CLI::App& app);
 Command register_embed(CLI::App& app);

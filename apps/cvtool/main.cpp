@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   commands.push_back(register_flow(app));
   commands.push_back(register_quantize(app));
   commands.push_back(register_distill(app));
+  commands.push_back(register_prune(app));
   commands.push_back(register_explain(app));
   commands.push_back(register_robustness(app));
 #ifdef CVTOOL_EMBED
