@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sstream>
 #include <thread>
 
 #include "cvtool/core/engine.hpp"
@@ -49,6 +50,43 @@ Json load_task_config(const std::string& task, const std::string& default_config
   if (config["task"] != task)
     throw Error(ErrorKind::Config, sources.file.string() + ": task is " + config["task"].dump(-1, ' ', false, Json::error_handler_t::replace) + ", expected \"" + task + "\"");
   return config;
+}
+
+void allow_config_list(CLI::App* cmd, std::vector<std::string>& configs) {
+  cmd->remove_option(cmd->get_option("--config"));
+  cmd->add_option("-c,--config", configs,
+                  "Pipeline config (JSON); default: the bundled one. Repeat (-c a.json -c b.json) for an ensemble")
+      ->allow_extra_args(false)  // one path per -c: the inputs that follow stay inputs
+      ->take_all();
+}
+
+std::vector<Json> load_member_configs(const std::string& task, const std::string& default_config, CommonOptions opts,
+                                      const std::vector<std::string>& configs) {
+  std::vector<Json> out;
+  if (configs.empty()) out.push_back(load_task_config(task, default_config, opts));
+  for (const auto& path : configs) {
+    opts.config = path;
+    out.push_back(load_task_config(task, default_config, opts));
+  }
+  return out;
+}
+
+Json parse_weight_list(const std::string& text, const std::string& flag) {
+  Json list = Json::array();
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    std::size_t used = 0;
+    double w = 0;
+    try {
+      w = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || !(w > 0))
+      throw Error(ErrorKind::Usage, flag + ": expected numbers > 0 separated by commas, got '" + text + "'");
+    list.push_back(w);
+  }
+  return list;
 }
 
 void setup_logging(const CommonOptions& opts) {

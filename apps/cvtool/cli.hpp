@@ -46,6 +46,17 @@ Json load_task_config(const std::string& task, const std::string& default_config
 
 void setup_logging(const CommonOptions& opts);
 
+// Ensembles: replaces the common -c with one that may repeat (one config per member).
+void allow_config_list(CLI::App* cmd, std::vector<std::string>& configs);
+
+// Loads each member's config (the bundled default when `configs` is empty), all with
+// the same --set and flag overrides.
+std::vector<Json> load_member_configs(const std::string& task, const std::string& default_config, CommonOptions opts,
+                                      const std::vector<std::string>& configs);
+
+// "2,1" -> [2,1]; throws Error(Usage) naming `flag` unless all are numbers > 0.
+Json parse_weight_list(const std::string& text, const std::string& flag);
+
 // Expands the inputs; exits with a usage error when nothing was given. With --shard or
 // --resume, items this run must not read are marked `skip` (they stay in the list so
 // output names stay the same); installs the SIGINT/SIGTERM clean-stop handlers.

@@ -1,6 +1,7 @@
 // `cvtool classify`: maps flags onto the classify config, runs the Classifier over
 // the inputs and hands results to the sinks (JSONL, summary lines, annotated images,
-// predictions.csv).
+// predictions.csv). With several -c configs the members' class scores are averaged
+// (classify/ensemble.hpp).
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "cvtool/classify/classifier.hpp"
+#include "cvtool/classify/ensemble.hpp"
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/runtime.hpp"
 #include "cvtool/core/sink.hpp"
@@ -22,6 +24,8 @@ struct ClassifyOptions {
   int top_k = 0;
   bool multi_label = false;
   double threshold = -1;
+  std::vector<std::string> configs;  // ensemble: one per member
+  std::string weights;
 };
 
 std::string csv_field(const std::string& s) {
@@ -50,10 +54,36 @@ int run_classify(ClassifyOptions& opts) {
   if (opts.top_k > 0) o.push_back("post.top_k=" + std::to_string(opts.top_k));
   if (opts.multi_label) o.push_back("post.multi_label=true");
   if (opts.threshold >= 0) o.push_back("post.threshold=" + std::to_string(opts.threshold));
-  Json config = load_task_config("classify", "classify-digits.json", opts.common);
+  if (!opts.weights.empty()) o.push_back("ensemble.weights=" + parse_weight_list(opts.weights, "--weights").dump());
+  std::vector<Json> configs = load_member_configs("classify", "classify-digits.json", opts.common, opts.configs);
+  const Json& config = configs[0];
+  std::vector<float> weights;
+  if (!config["ensemble"]["weights"].is_null()) {
+    weights = config["ensemble"]["weights"].get<std::vector<float>>();
+    if (weights.size() != configs.size())
+      throw Error(ErrorKind::Usage, "--weights / ensemble.weights: " + std::to_string(weights.size()) + " values for " +
+                                        std::to_string(configs.size()) + " configs");
+  }
   configure_threads(config["runtime"]["threads"].get<int>());
   auto items = collect_inputs(opts.common);
-  Classifier classifier(config);
+  std::vector<Classifier> members;
+  for (const auto& c : configs) members.emplace_back(c);
+  std::vector<std::string> names = opts.configs;
+  if (names.empty()) names.push_back("classify-digits.json");
+  ClassifierEnsemble classifier(std::move(members), names, weights);
+  if (configs.size() > 1) {
+    Json list = Json::array();
+    for (std::size_t t = 0; t < configs.size(); ++t) {
+      float w = weights.empty() ? 1.0f : weights[t];
+      list.push_back({{"config", names[t]}, {"model", configs[t]["model"]["path"]}, {"weight", w}});
+      spdlog::info("ensemble member {}: {} (model {}, weight {})", t + 1, names[t],
+                   configs[t]["model"]["path"].get<std::string>(), w);
+    }
+    if (!opts.common.output_dir.empty())
+      write_file_atomic(std::filesystem::path(opts.common.output_dir) / "ensemble.json",
+                        Json{{"task", "classify"}, {"members", list}, {"fusion", "weighted mean of class scores"}}.dump(2) +
+                            "\n");
+  }
 
   const bool to_dir = !opts.common.output_dir.empty();
   const bool save_images = to_dir && config["output"]["save_images"].get<bool>();
@@ -121,11 +151,15 @@ Command register_classify(CLI::App& app) {
   cmd->add_flag("--multi-label", opts->multi_label, "Per-class sigmoid scores against thresholds (post.multi_label)");
   cmd->add_option("--threshold", opts->threshold, "Multi-label default threshold (post.threshold)")
       ->check(CLI::Range(0.0, 1.0));
+  allow_config_list(cmd, opts->configs);
+  cmd->add_option("--weights", opts->weights, "Ensemble: one weight per -c config, e.g. 2,1 (ensemble.weights)");
   cmd->footer(
       "\nExamples:\n"
       "  cvtool classify digits/test/ -c runs/digits/classify.json --top-k 3\n"
       "  cvtool classify photos/ -c configs/classify-digits.json --jsonl > labels.jsonl\n"
-      "  cvtool classify scenes/ -c tags.json --multi-label --threshold 0.3 -o out/\n");
+      "  cvtool classify scenes/ -c tags.json --multi-label --threshold 0.3 -o out/\n"
+      "  cvtool classify digits/test/ -c configs/classify-digits.json -c runs/digits-s2/classify.json \\\n"
+      "      --weights 2,1 --jsonl > ensemble.jsonl   # mean of the members' softmax scores\n");
   return {cmd, [opts] { return run_classify(*opts); }};
 }
 

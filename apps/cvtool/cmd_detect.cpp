@@ -1,6 +1,7 @@
 // `cvtool detect`: maps flags onto the detect config, runs the Detector over the
 // inputs and hands results to the sinks (JSONL, annotated images/videos, YOLO txt,
-// COCO results).
+// COCO results). With several -c configs the members' detections are fused per image
+// by Weighted Box Fusion (detect/box_fusion.hpp).
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "cvtool/core/sink.hpp"
 #include "cvtool/core/video_sink.hpp"
 #include "cvtool/detect/annotate.hpp"
+#include "cvtool/detect/box_fusion.hpp"
 #include "cvtool/detect/detector.hpp"
 
 namespace cvtool::cli {
@@ -27,6 +29,34 @@ struct DetectOptions {
   std::string classes;
   int imgsz = 0, max_det = 0;
   bool save_txt = false, save_conf = false;
+  // Ensemble: one config per member, --weights, fusion flags (ensemble.* keys).
+  std::vector<std::string> configs;
+  std::string weights, conf_type;
+  double fusion_iou = -1, skip_box = -1;
+};
+
+// The members of a run (one for a plain run) and how their detections are fused.
+struct Ensemble {
+  std::vector<Detector> members;
+  BoxFusionParams fusion;
+  float score_threshold = 0;
+  int max_detections = 100;
+
+  std::vector<std::vector<Detection>> detect(const std::vector<cv::Mat>& images) {
+    if (members.size() == 1) return members[0].detect(images);
+    std::vector<std::vector<std::vector<Detection>>> each;  // member -> image -> detections
+    for (auto& m : members) each.push_back(m.detect(images));
+    std::vector<std::vector<Detection>> out(images.size());
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      std::vector<std::vector<Detection>> per_model;
+      for (auto& e : each) per_model.push_back(std::move(e[i]));
+      for (auto& d : weighted_box_fusion(per_model, fusion)) {
+        if (int(out[i].size()) >= max_detections) break;
+        if (d.score >= score_threshold) out[i].push_back(std::move(d));
+      }
+    }
+    return out;
+  }
 };
 
 std::string summary_line(const Frame& frame, const std::vector<Detection>& dets) {
@@ -47,14 +77,14 @@ Json read_json_file(const std::string& path) {
   if (!in) throw Error(ErrorKind::Config, path + ": cannot open");
   try {
     return Json::parse(in);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw Error(ErrorKind::Config, path + ": malformed JSON: " + e.what());
   }
 }
 
 class DetectRun {
  public:
-  DetectRun(const DetectOptions& opts, const Json& config, Detector& detector, const std::vector<InputItem>& items)
+  DetectRun(const DetectOptions& opts, const Json& config, Ensemble& detector, const std::vector<InputItem>& items)
       : opts_(opts), config_(config), detector_(detector), namer_(opts.common.output_dir), jsonl_(std::cout) {
     if (opts.common.jsonl) report.record_failures_to(&jsonl_);
     for (const auto& item : items) namer_.protect_input(item.path);
@@ -141,7 +171,7 @@ class DetectRun {
 
   const DetectOptions& opts_;
   const Json& config_;
-  Detector& detector_;
+  Ensemble& detector_;
   OutputNamer namer_;
   JsonlWriter jsonl_;
   bool save_images_ = false, save_txt_ = false, coco_ = false;
@@ -150,6 +180,31 @@ class DetectRun {
   std::unique_ptr<VideoSink> video_;
   std::string video_source_;
 };
+
+// The run's metadata of an ensemble: logged, and with -o written as ensemble.json.
+void record_members(const DetectOptions& opts, const std::vector<Json>& configs, const Ensemble& e) {
+  Json members = Json::array();
+  for (std::size_t t = 0; t < configs.size(); ++t) {
+    float w = e.fusion.weights.empty() ? 1.0f : e.fusion.weights[t];
+    members.push_back({{"config", opts.configs[t]},
+                       {"model", configs[t]["model"]["path"]},
+                       {"flip_horizontal", configs[t]["pre"]["flip_horizontal"]},
+                       {"weight", w}});
+    spdlog::info("ensemble member {}: {} (model {}, weight {})", t + 1, opts.configs[t],
+                 configs[t]["model"]["path"].get<std::string>(), w);
+  }
+  Json fusion = {{"method", "weighted_box_fusion"},
+                 {"iou_threshold", e.fusion.iou_threshold},
+                 {"skip_box_threshold", e.fusion.skip_box_threshold},
+                 {"conf_type", fusion_conf_type_name(e.fusion.conf_type)},
+                 {"score_threshold", e.score_threshold},
+                 {"max_detections", e.max_detections}};
+  spdlog::info("fusion: WBF iou>{} skip<{} conf_type {}", e.fusion.iou_threshold, e.fusion.skip_box_threshold,
+               fusion_conf_type_name(e.fusion.conf_type));
+  if (!opts.common.output_dir.empty())
+    write_file_atomic(std::filesystem::path(opts.common.output_dir) / "ensemble.json",
+                      Json{{"task", "detect"}, {"members", members}, {"fusion", fusion}}.dump(2) + "\n");
+}
 
 int run_detect(DetectOptions& opts) {
   setup_logging(opts.common);
@@ -169,11 +224,30 @@ int run_detect(DetectOptions& opts) {
     }
     o.push_back("post.classes=" + list.dump());
   }
-  Json config = load_task_config("detect", "detect-centernet.json", opts.common);
+  if (!opts.weights.empty()) o.push_back("ensemble.weights=" + parse_weight_list(opts.weights, "--weights").dump());
+  if (opts.fusion_iou >= 0) o.push_back("ensemble.iou_threshold=" + std::to_string(opts.fusion_iou));
+  if (opts.skip_box >= 0) o.push_back("ensemble.skip_box_threshold=" + std::to_string(opts.skip_box));
+  if (!opts.conf_type.empty()) o.push_back("ensemble.conf_type=\"" + opts.conf_type + "\"");
+  std::vector<Json> configs = load_member_configs("detect", "detect-centernet.json", opts.common, opts.configs);
+  const Json& config = configs[0];
+  const Json& ens = config["ensemble"];
+  Ensemble detector;
+  if (!ens["weights"].is_null()) {
+    detector.fusion.weights = ens["weights"].get<std::vector<float>>();
+    if (detector.fusion.weights.size() != configs.size())
+      throw Error(ErrorKind::Usage, "--weights / ensemble.weights: " + std::to_string(detector.fusion.weights.size()) +
+                                        " values for " + std::to_string(configs.size()) + " configs");
+  }
+  detector.fusion.iou_threshold = ens["iou_threshold"].get<float>();
+  detector.fusion.skip_box_threshold = ens["skip_box_threshold"].get<float>();
+  detector.fusion.conf_type = parse_fusion_conf_type(ens["conf_type"].get<std::string>());
+  detector.score_threshold = ens["score_threshold"].get<float>();
+  detector.max_detections = config["post"]["max_detections"].get<int>();
   configure_threads(config["runtime"]["threads"].get<int>());
   auto items = collect_inputs(opts.common);
-  Detector detector(config);
+  for (const auto& c : configs) detector.members.emplace_back(c);
   spdlog::debug("model {} on {} thread(s)", config["model"]["path"].get<std::string>(), runtime_info().intra_op_threads);
+  if (configs.size() > 1) record_members(opts, configs, detector);
 
   DetectRun run(opts, config, detector, items);
   std::string unit = for_each_batch(
@@ -197,11 +271,21 @@ Command register_detect(CLI::App& app) {
   cmd->add_option("--max-det", opts->max_det, "Maximum detections per image")->check(CLI::PositiveNumber);
   cmd->add_flag("--save-txt", opts->save_txt, "With -o: YOLO-format labels/<name>.txt per image");
   cmd->add_flag("--save-conf", opts->save_conf, "With --save-txt: append the score to each line");
+  allow_config_list(cmd, opts->configs);
+  cmd->add_option("--weights", opts->weights, "Ensemble: one weight per -c config, e.g. 2,1 (ensemble.weights)");
+  cmd->add_option("--fusion-iou", opts->fusion_iou, "Ensemble: WBF cluster IoU threshold (ensemble.iou_threshold, 0.55)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--skip-box-thr", opts->skip_box, "Ensemble: leave member boxes below this score out (ensemble.skip_box_threshold)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--conf-type", opts->conf_type, "Ensemble: fused score rule (ensemble.conf_type)")
+      ->check(CLI::IsMember({"avg", "max", "box_and_model_avg", "absent_model_aware_avg"}));
   cmd->footer(
       "\nExamples:\n"
       "  cvtool detect /usr/share/doc/opencv-doc/examples/data/messi5.jpg\n"
       "  cvtool detect photos/ -o out/ --classes person,car --conf 0.4\n"
-      "  cvtool detect street.avi --vid-stride 5 --jsonl > detections.jsonl\n");
+      "  cvtool detect street.avi --vid-stride 5 --jsonl > detections.jsonl\n"
+      "  cvtool detect /usr/share/doc/opencv-doc/examples/data/messi5.jpg -c configs/detect-centernet.json \\\n"
+      "      -c configs/detect-centernet-flip.json --weights 1,1 --fusion-iou 0.55   # WBF ensemble\n");
   return {cmd, [opts] { return run_detect(*opts); }};
 }
 

@@ -107,6 +107,10 @@ std::vector<Classification> Classifier::classify(const std::vector<cv::Mat>& ima
   return out;
 }
 
+Classification Classifier::rank(const std::vector<float>& scores) const {
+  return rank_scores(scores, impl_->labels, impl_->multi_label, impl_->top_k, impl_->thresholds);
+}
+
 const std::vector<std::string>& Classifier::labels() const { return impl_->labels; }
 bool Classifier::multi_label() const { return impl_->multi_label; }
 int Classifier::num_classes() const { return impl_->num_classes; }

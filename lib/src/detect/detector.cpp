@@ -3,6 +3,8 @@
 #include <chrono>
 #include <set>
 
+#include <opencv2/core.hpp>
+
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/geometry.hpp"
 #include "cvtool/core/model.hpp"
@@ -34,6 +36,7 @@ struct Detector::Impl {
   int max_detections = 100;
   float min_box_size = 0;
   std::set<int> classes;  // empty: all
+  bool flip_horizontal = false;  // pre.flip_horizontal: test-time mirror
 
   std::vector<std::vector<Detection>> run_group(const std::vector<cv::Mat>& images, DetectTimings* timings);
   void finish(std::vector<Detection>& dets, const ResizeMap& map) const;
@@ -61,6 +64,7 @@ Detector::Detector(const nlohmann::json& config) : impl_(std::make_unique<Impl>(
   d.class_agnostic = post["class_agnostic"].get<bool>();
   d.max_detections = post["max_detections"].get<int>();
   d.min_box_size = post["min_box_size"].get<float>();
+  if (config.contains("pre")) d.flip_horizontal = config["pre"]["flip_horizontal"].get<bool>();
   for (const auto& c : post["classes"]) {
     if (c.is_number_integer()) {
       d.classes.insert(c.get<int>());
@@ -120,14 +124,29 @@ std::vector<std::vector<Detection>> Detector::Impl::run_group(const std::vector<
   cv::Size target = input_size.empty() ? images[0].size() : input_size;
   for (const auto& image : images) {
     maps.push_back(make_resize_map(image.size(), target, resize_mode));
-    resized.push_back(apply_resize(image, maps.back(), pad_value));
+    if (flip_horizontal) {
+      cv::Mat mirrored;
+      cv::flip(image, mirrored, 1);
+      resized.push_back(apply_resize(mirrored, maps.back(), pad_value));
+    } else {
+      resized.push_back(apply_resize(image, maps.back(), pad_value));
+    }
   }
   torch::Tensor batch = images_to_tensor(resized, norm);
   auto t1 = std::chrono::steady_clock::now();
   torch::IValue out = model->forward(family->make_inputs(batch.to(model->device())));
   auto t2 = std::chrono::steady_clock::now();
   auto dets = family->decode(out, int64_t(images.size()), target, decode);
-  for (std::size_t i = 0; i < dets.size(); ++i) finish(dets[i], maps[i]);
+  for (std::size_t i = 0; i < dets.size(); ++i) {
+    finish(dets[i], maps[i]);
+    // Pixel column c of the mirror is column W-1-c of the image: continuous x maps to W-x.
+    if (flip_horizontal)
+      for (auto& det : dets[i]) {
+        float w = float(images[i].cols), x1 = det.box[0];
+        det.box[0] = w - det.box[2];
+        det.box[2] = w - x1;
+      }
+  }
   if (timings) {
     timings->preprocess_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
     timings->model_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();

@@ -35,6 +35,8 @@ class Classifier {
   Classifier(Classifier&&) noexcept;
 
   std::vector<Classification> classify(const std::vector<cv::Mat>& images_bgr);
+  // Ranks class scores (e.g. an ensemble's average) with this config's post settings.
+  Classification rank(const std::vector<float>& scores) const;
 
   const std::vector<std::string>& labels() const;
   bool multi_label() const;
