@@ -1,6 +1,7 @@
-// `cvtool train classify`: maps flags onto the train config and runs the trainer. The
-// run folder gets checkpoints, metrics (JSONL per epoch, JSON + PNG at the end) and one
-// standalone TorchScript classifier with its classify config.
+// `cvtool train classify` and `cvtool train pretext`: map flags onto the train config and
+// run the trainer. The run folder gets checkpoints, metrics (JSONL per epoch, JSON + PNG at
+// the end) and one standalone TorchScript classifier with its classify config; pretext
+// runs also get the backbone alone (backbone.pt) for `train classify --backbone`.
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "commands.hpp"
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/runtime.hpp"
+#include "cvtool/train/pretext.hpp"
 #include "cvtool/train/trainer.hpp"
 
 namespace cvtool::cli {
@@ -24,12 +26,14 @@ struct TrainOptions {
   long long seed = -1;
   bool multi_label = false, resume = false;
   std::vector<int> imgsz;
+  std::string task;  // pretext
+  int grid = 0, permutations = 0;
 };
 
 std::string json_string(const std::string& s) { return Json(s).dump(); }
 
-int run_train_classify(TrainOptions& t) {
-  setup_logging(t.common);
+// Flags shared by train classify and train pretext, as config overrides.
+void add_overrides(TrainOptions& t) {
   auto& o = t.common.flag_overrides;
   // Paths given as flags are relative to the working directory; the config loader
   // resolves override paths that way.
@@ -56,13 +60,26 @@ int run_train_classify(TrainOptions& t) {
   if (!t.adversarial.empty()) o.push_back("adversarial.method=" + json_string(t.adversarial));
   if (t.adv_eps >= 0) o.push_back("adversarial.eps=" + std::to_string(t.adv_eps));
   if (t.adv_ratio >= 0) o.push_back("adversarial.ratio=" + std::to_string(t.adv_ratio));
-  Json config = load_task_config("train", "train-classify.json", t.common);
+  if (!t.task.empty()) o.push_back("pretext.task=" + json_string(t.task));
+  if (t.grid > 0) o.push_back("pretext.grid=" + std::to_string(t.grid));
+  if (t.permutations > 0) o.push_back("pretext.permutations=" + std::to_string(t.permutations));
+}
+
+TrainRun make_run(const TrainOptions& t) {
   if (t.common.output_dir.empty()) throw Error(ErrorKind::Usage, "train needs -o RUN_DIR for checkpoints and the exported model");
-  configure_threads(config["runtime"]["threads"].get<int>());
   TrainRun run;
   run.output_dir = t.common.output_dir;
   run.resume = t.resume;
   run.progress = t.common.quiet ? "off" : t.common.progress;
+  return run;
+}
+
+int run_train_classify(TrainOptions& t) {
+  setup_logging(t.common);
+  add_overrides(t);
+  Json config = load_task_config("train", "train-classify.json", t.common);
+  TrainRun run = make_run(t);
+  configure_threads(config["runtime"]["threads"].get<int>());
   TrainResult r = train_classifier(config, run);
   if (t.common.jsonl) {
     Json summary = {{"model", r.model_path},       {"config", r.config_path},     {"classes", r.classes},
@@ -73,11 +90,28 @@ int run_train_classify(TrainOptions& t) {
   return kExitOk;
 }
 
+int run_train_pretext(TrainOptions& t) {
+  setup_logging(t.common);
+  add_overrides(t);
+  Json config = load_task_config("train", "train-classify.json", t.common);
+  if (config["data"]["train"].is_null()) throw Error(ErrorKind::Usage, "train pretext: no image folder given (--data)");
+  TrainRun run = make_run(t);
+  configure_threads(config["runtime"]["threads"].get<int>());
+  PretextResult r = train_pretext(config, run);
+  if (t.common.jsonl) {
+    Json summary = {{"backbone", r.backbone_path},  {"feature_dim", r.feature_dim},        {"pretext", r.task.to_json()["task"]},
+                    {"classes", r.train.classes},   {"pretext_model", r.train.model_path}, {"best_epoch", r.train.best_epoch},
+                    {"epochs", r.train.epochs.size()}, {"seconds", r.train.seconds},       {"metrics", r.train.final_metrics}};
+    std::cout << summary.dump() << std::endl;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 Command register_train(CLI::App& app) {
   auto t = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Train models (classify: a TorchScript image classifier)");
+  CLI::App* cmd = app.add_subcommand("train", "Train models (classify: an image classifier; pretext: a self-supervised backbone)");
   cmd->require_subcommand(1);
   CLI::App* cls = cmd->add_subcommand("classify", "Train or fine-tune an image classifier; exports TorchScript + a classify config");
   cls->add_option("-c,--config", t->common.config, "Train config (JSON); default: configs/train-classify.json");
@@ -123,9 +157,52 @@ Command register_train(CLI::App& app) {
       "  cvtool train classify --data photos/ --backbone fonts/model.pt --freeze backbone.conv1 -o runs/ft --epochs 10\n"
       "  cvtool train classify --data digits/train -o runs/adv -c configs/train-digits.json --adversarial fgsm --adv-eps 0.1\n"
       "  cvtool classify digits/test -c runs/digits/classify.json --top-k 3\n");
-  cmd->footer("\nExample:\n  cvtool train classify --data root/ -o runs/x\n");
-  return {cmd, [t, cls] {
-            if (!cls->parsed()) throw Error(ErrorKind::Usage, "train: name what to train (classify)");
+
+  auto p = std::make_shared<TrainOptions>();
+  CLI::App* pre = cmd->add_subcommand(
+      "pretext", "Self-supervised pretraining on unlabeled images (rotation or jigsaw); exports the backbone alone");
+  pre->add_option("-c,--config", p->common.config, "Train config (JSON) with a pretext section; default: configs/train-classify.json");
+  pre->add_option("--set", p->common.sets, "Override a config key: key.path=value (repeatable)")->allow_extra_args(false)->take_all();
+  pre->add_option("-o,--output", p->common.output_dir, "Run folder (backbone.pt, pretext.json, metrics, checkpoints)")->required();
+  pre->add_option("--data", p->data, "Folder of unlabeled images, searched recursively (no class folders needed)");
+  pre->add_option("--val", p->val, "Folder of validation images; default: a seeded split of --data");
+  pre->add_option("--val-fraction", p->val_fraction, "Held out when --val is not given")->check(CLI::Range(0.0, 0.9));
+  pre->add_option("--task", p->task, "rotation (which quarter turn) or jigsaw (which patch permutation) (pretext.task)");
+  pre->add_option("--grid", p->grid, "Jigsaw: patches per side, 2..4 (pretext.grid)")->check(CLI::PositiveNumber);
+  pre->add_option("--permutations", p->permutations, "Jigsaw: size of the permutation set (pretext.permutations)")
+      ->check(CLI::PositiveNumber);
+  pre->add_option("--backbone", p->backbone, "Start from this TorchScript backbone (default: a new small CNN)");
+  pre->add_option("--imgsz", p->imgsz, "Input size: S or W H")->expected(1, 2);
+  pre->add_option("--optimizer", p->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
+  pre->add_option("--schedule", p->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
+  pre->add_option("--epochs", p->epochs, "Epochs")->check(CLI::PositiveNumber);
+  pre->add_option("--batch", p->batch, "Global batch size")->check(CLI::PositiveNumber);
+  pre->add_option("--lr", p->lr, "Learning rate")->check(CLI::PositiveNumber);
+  pre->add_option("--weight-decay", p->weight_decay, "Weight decay")->check(CLI::NonNegativeNumber);
+  pre->add_option("--patience", p->patience, "Early stopping: epochs without a lower val loss (0: never)")->check(CLI::NonNegativeNumber);
+  pre->add_option("--seed", p->seed, "Seed (split, init, order, augmentation, pretext labels, permutation set)")
+      ->check(CLI::NonNegativeNumber);
+  pre->add_flag("--resume", p->resume, "Continue from RUN_DIR/last.pt");
+  pre->add_option("--threads", p->common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  pre->add_flag("--jsonl", p->common.jsonl, "Print a JSON summary of the run on stdout");
+  pre->add_flag("-q,--quiet", p->common.quiet, "Only warnings and errors on stderr");
+  pre->add_flag("-v,--verbose", p->common.verbose, "More logging");
+  pre->add_option("--progress", p->common.progress, "Progress bar per epoch: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  pre->footer(
+      "\nThe run folder gets backbone.pt (features N x C), pretext.json (task, permutation set), metrics.jsonl\n"
+      "and pretext_model.pt + classify.json (the pretext classifier itself).\n"
+      "\nExamples:\n"
+      "  cvtool train pretext --data digits/all --task rotation -c configs/train-pretext-digits.json -o runs/rot --threads 1\n"
+      "  cvtool train pretext --data digits/all --task jigsaw --grid 2 -c configs/train-pretext-digits.json -o runs/jig\n"
+      "  cvtool train classify --data digits/few10 --backbone runs/rot/backbone.pt -c configs/train-digits.json -o runs/ft\n");
+
+  cmd->footer(
+      "\nExamples:\n  cvtool train classify --data root/ -o runs/x\n"
+      "  cvtool train pretext --data unlabeled/ --task rotation -o runs/pre\n");
+  return {cmd, [t, p, cls, pre] {
+            if (pre->parsed()) return run_train_pretext(*p);
+            if (!cls->parsed()) throw Error(ErrorKind::Usage, "train: name what to train (classify or pretext)");
             return run_train_classify(*t);
           }};
 }

@@ -64,7 +64,7 @@ augment_schema = {
 num = {"type": "number"}
 train_schema = {
     "$schema": "http://json-schema.org/draft-07/schema#",
-    "title": "cvtool train classify config",
+    "title": "cvtool train classify / train pretext config",
     "type": "object", "additionalProperties": False, "required": ["task"],
     "properties": {
         "task": {"enum": ["train"]},
@@ -120,6 +120,14 @@ train_schema = {
             "method": {"enum": ["none", "fgsm"], "default": "none"},
             "eps": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.03, "description": "L-inf budget in 0..1 pixel units"},
             "ratio": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5, "description": "share of each batch replaced by adversarial examples"}}},
+        "pretext": {"type": "object", "additionalProperties": False,
+                    "description": "train pretext only: self-supervised task whose labels are made from unlabeled images (data.train: a folder, searched recursively)",
+                    "properties": {
+            "task": {"enum": ["rotation", "jigsaw"], "default": "rotation",
+                     "description": "rotation: predict the quarter turn (0/90/180/270) applied; jigsaw: predict which permutation shuffled the grid of patches"},
+            "grid": {"type": "integer", "minimum": 2, "maximum": 4, "default": 2, "description": "jigsaw: patches per side (model.input_size must divide by it)"},
+            "permutations": {"type": "integer", "minimum": 2, "maximum": 1000, "default": 24,
+                             "description": "jigsaw: size of the permutation set (the classes), at most (grid*grid)!; chosen from the seed, identity first, then maximal Hamming distance"}}},
         "augment": AUGMENT,
         "runtime": {"type": "object", "additionalProperties": False, "properties": {
             "device": {"type": "string", "default": "cpu"},

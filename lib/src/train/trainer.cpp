@@ -169,9 +169,16 @@ struct EvalResult {
   ConfusionMatrix confusion;
 };
 
+// Per-sample seeds of TrainHooks::transform_batch, salted apart from the augmentation
+// seeds (which are keyed the same way).
+std::uint64_t transform_seed(std::uint64_t seed, std::uint64_t key, std::uint64_t sample) {
+  return mix_seed(mix_seed(mix_seed(seed, key), sample), 0x7A45F0B3ull);
+}
+constexpr std::uint64_t kValidationKey = ~0ull;  // epochs key training seeds
+
 // Loss and confusion over `set`, sharded across ranks and summed.
 EvalResult evaluate(torch::jit::Module& model, const BatchMaker& maker, const LossSpec& loss, DataParallel& dp,
-                    int num_classes) {
+                    int num_classes, const TrainHooks& hooks) {
   torch::NoGradGuard no_grad;
   model.eval();
   const std::size_t n = maker.set->images.size();
@@ -182,6 +189,11 @@ EvalResult evaluate(torch::jit::Module& model, const BatchMaker& maker, const Lo
   for (std::size_t b = 0; b < mine.size(); b += 128) {
     std::size_t e = std::min(mine.size(), b + 128);
     auto [x, y] = maker.make(mine, b, e, 0);
+    if (hooks.transform_batch) {
+      std::vector<std::uint64_t> seeds;
+      for (std::size_t k = b; k < e; ++k) seeds.push_back(transform_seed(maker.seed, kValidationKey, mine[k]));
+      std::tie(x, y) = hooks.transform_batch(x, y, seeds);
+    }
     torch::Tensor logits = model.forward({x}).toTensor();
     loss_sum += per_sample_loss(logits, y, loss).sum().item<double>();
     if (maker.multi_label) {
@@ -270,15 +282,19 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
   // Data.
   std::vector<std::string> classes;
   if (!data["classes"].is_null()) classes = data["classes"].get<std::vector<std::string>>();
-  Dataset all = load_dataset(data["train"].get<std::string>(), multi, classes);
+  Dataset all = hooks.load_data ? hooks.load_data(data["train"].get<std::string>())
+                                : load_dataset(data["train"].get<std::string>(), multi, classes);
   TrainValSplit split;
   if (!data["val"].is_null()) {
     split.train = all;
-    split.val = load_dataset(data["val"].get<std::string>(), multi, all.classes);
+    split.val = hooks.load_data ? hooks.load_data(data["val"].get<std::string>())
+                                : load_dataset(data["val"].get<std::string>(), multi, all.classes);
   } else {
     split = split_dataset(all, data["val_fraction"].get<double>(), seed);
   }
-  const int num_classes = int(all.classes.size());
+  // What the head predicts: the dataset's classes, or the hook's when targets are made.
+  const std::vector<std::string>& head_classes = hooks.classes.empty() ? all.classes : hooks.classes;
+  const int num_classes = int(head_classes.size());
   if (num_classes < 2 && !multi) throw Error(ErrorKind::Config, data["train"].get<std::string>() + ": needs at least two classes");
   const cv::Size size(mc["input_size"][0].get<int>(), mc["input_size"][1].get<int>());
   const std::string resize = mc["resize"].get<std::string>();
@@ -294,7 +310,7 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
   if (main_rank) {
     auto counts = class_counts(train_readable);
     std::string c;
-    for (int i = 0; i < num_classes; ++i) c += (i ? ", " : "") + all.classes[std::size_t(i)] + ":" + std::to_string(counts[std::size_t(i)]);
+    for (std::size_t i = 0; i < all.classes.size(); ++i) c += (i ? ", " : "") + all.classes[i] + ":" + std::to_string(counts[i]);
     spdlog::info("{} classes, {} train / {} val images ({})", num_classes, train_set.images.size(), val_set.images.size(), c);
   }
 
@@ -359,7 +375,7 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
                                                                 .weight_decay(oc["weight_decay"].get<double>()));
 
   TrainResult result;
-  result.classes = all.classes;
+  result.classes = head_classes;
   int first_epoch = 0, bad_epochs = 0;
   result.best_val_loss = std::numeric_limits<double>::infinity();
   if (resuming) {
@@ -379,6 +395,8 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
   loss.gamma = lc["focal_gamma"].get<double>();
   loss.smoothing = lc["label_smoothing"].get<double>();
   if (lc["class_weights"] != "none") {
+    if (!hooks.classes.empty())
+      throw Error(ErrorKind::Config, "loss.class_weights: needs labelled data; these targets are made from the images");
     auto w = class_weights(train_readable, lc["class_weights"].get<std::string>());
     loss.weights = torch::tensor(w);
   }
@@ -414,6 +432,11 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
       optimizer->zero_grad();
       if (to > from) {
         auto [x, y] = train_maker.make(order, from, to, epoch);
+        if (hooks.transform_batch) {
+          std::vector<std::uint64_t> seeds;
+          for (std::size_t k = from; k < to; ++k) seeds.push_back(transform_seed(seed, std::uint64_t(epoch), k));
+          std::tie(x, y) = hooks.transform_batch(x, y, seeds);
+        }
         if (hooks.transform_inputs) x = hooks.transform_inputs(model, x, y);
         torch::Tensor logits = model.forward({x}).toTensor();
         torch::Tensor l = hooks.loss ? hooks.loss(model, x, y, logits) : per_sample_loss(logits, y, loss);
@@ -454,7 +477,7 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
           if (bfr.is_floating_point()) bfr.div_(dp.world_size());
       }
     }
-    EvalResult ev = evaluate(model, val_maker, loss, dp, num_classes);
+    EvalResult ev = evaluate(model, val_maker, loss, dp, num_classes, hooks);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.lr = lr;
@@ -497,8 +520,8 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
 
   // The best model by val loss: final metrics, then the export.
   if (fs::exists(best_path)) model = torch::jit::load(best_path.string());
-  EvalResult final_eval = evaluate(model, val_maker, loss, dp, num_classes);
-  result.final_metrics = final_eval.confusion.to_json(all.classes);
+  EvalResult final_eval = evaluate(model, val_maker, loss, dp, num_classes, hooks);
+  result.final_metrics = final_eval.confusion.to_json(head_classes);
   result.final_metrics["loss"] = final_eval.loss;
   result.final_metrics["best_epoch"] = result.best_epoch;
   result.seconds = seconds_since(start);
@@ -506,13 +529,13 @@ TrainResult train_classifier(const nlohmann::json& config, const TrainRun& run, 
   result.model_path = (out_dir / run.export_name).string();
   result.config_path = (out_dir / "classify.json").string();
   if (main_rank) {
-    std::fprintf(stderr, "%s", final_eval.confusion.to_text(all.classes).c_str());
+    std::fprintf(stderr, "%s", final_eval.confusion.to_text(head_classes).c_str());
     write_file_atomic(out_dir / "metrics.json", result.final_metrics.dump(2) + "\n");
-    write_image_atomic(out_dir / "confusion.png", final_eval.confusion.render(all.classes));
+    write_image_atomic(out_dir / "confusion.png", final_eval.confusion.render(head_classes));
     write_image_atomic(out_dir / "curves.png", render_training_curves(out_dir / "metrics.jsonl"));
     save_module(model, result.model_path);
     std::string labels;
-    for (const auto& c : all.classes) labels += c + "\n";
+    for (const auto& c : head_classes) labels += c + "\n";
     write_file_atomic(out_dir / "labels.txt", labels);
     write_file_atomic(result.config_path, classify_config(config, run.export_name, num_classes).dump(2) + "\n");
     spdlog::info("exported {} and {} ({:.1f} s)", result.model_path, result.config_path, result.seconds);
