@@ -65,6 +65,12 @@ TEST_CASE("usage and config errors exit 2 before any work") {
   auto missing = run("detect -c /nonexistent.json x.jpg");
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("/nonexistent.json: cannot open config file") != std::string::npos);
+  // The zoo's CenterNet is traced at 512x512: another size is a config error, not a crash.
+  auto size = run("detect --imgsz 128 /usr/share/doc/opencv-doc/examples/data/messi5.jpg");
+  CHECK(size.exit_code == 2);
+  CHECK(size.err.find("centernet.pt: the model does not run on a 128x128 input (model.input_size, --imgsz): ") !=
+        std::string::npos);
+  CHECK(size.err.find("Traceback") == std::string::npos);
 }
 
 namespace {

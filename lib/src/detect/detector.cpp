@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <set>
+#include <string>
 
 #include <opencv2/core.hpp>
 
@@ -17,6 +18,14 @@ namespace {
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+// A TorchScript error's last non-empty line ("RuntimeError: ..."), without the traceback.
+std::string last_line(const std::string& text) {
+  std::size_t end = text.find_last_not_of(" \n");
+  if (end == std::string::npos) return text;
+  std::size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace
@@ -87,7 +96,15 @@ Detector::Detector(const nlohmann::json& config) : impl_(std::make_unique<Impl>(
   cv::Size probe = d.input_size.empty() ? cv::Size(320, 320) : d.input_size;
   torch::Tensor blank = images_to_tensor({cv::Mat(probe, CV_8UC3, cv::Scalar(114, 114, 114))}, d.norm);
   for (int i = 0; i < warmup; ++i) {
-    torch::IValue out = d.model->forward(d.family->make_inputs(blank.to(d.model->device())));
+    torch::IValue out;
+    try {
+      out = d.model->forward(d.family->make_inputs(blank.to(d.model->device())));
+    } catch (const std::exception& e) {  // c10::Error, or the interpreter's own rethrow
+      // Mostly a graph traced for one input size (the zoo's CenterNet: 512x512 only).
+      throw Error(ErrorKind::Config, m["path"].get<std::string>() + ": the model does not run on a " +
+                                         std::to_string(probe.width) + "x" + std::to_string(probe.height) +
+                                         " input (model.input_size, --imgsz): " + last_line(e.what()));
+    }
     if (i == 0) d.family->check_output(out, 1, probe, d.decode, m["path"].get<std::string>());
   }
 }
