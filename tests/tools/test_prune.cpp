@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "../cli/run_binary.hpp"
+#include "test_modules.hpp"
 #include "cvtool/core/config.hpp"
 #include "cvtool/core/error.hpp"
 #include "cvtool/tools/prune.hpp"
@@ -26,16 +27,7 @@ namespace {
 
 const fs::path kModels = fs::path(CVTOOL_BINARY_DIR) / "test-models-tools-prune";
 
-torch::jit::Module load(const std::string& name) {
-  auto m = torch::jit::load((kModels / name).string());
-  m.eval();
-  return m;
-}
-
-torch::Tensor run(torch::jit::Module& m, const torch::Tensor& x) {
-  torch::NoGradGuard ng;
-  return m.forward({x}).toTensor();
-}
+torch::jit::Module load(const std::string& name) { return test::load_module(kModels / name); }
 
 PruneModuleOptions options(PruneMethod method, double sparsity) {
   PruneModuleOptions o;
@@ -197,9 +189,9 @@ TEST_CASE("small CNN: channel pruning removes the lowest-L1 channels and equals 
   zeroed.eval();
   torch::manual_seed(1);
   torch::Tensor x = torch::randn({3, 3, 16, 16});
-  torch::Tensor a = run(zeroed, x), b = run(r.module, x);
+  torch::Tensor a = test::run_module(zeroed, x), b = test::run_module(r.module, x);
   CHECK((a - b).abs().max().item<double>() < 1e-6);
-  CHECK((run(m, x) - b).abs().max().item<double>() > 1e-3);  // and pruning did change it
+  CHECK((test::run_module(m, x) - b).abs().max().item<double>() > 1e-3);  // and pruning did change it
 }
 
 TEST_CASE("frozen route: channel pruning zeroes the lowest-L1 output channels of each conv") {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cli/run_binary.hpp"
+#include "test_modules.hpp"
 #include "cvtool/core/error.hpp"
 #include "cvtool/tools/quantize_module.hpp"
 
@@ -21,16 +22,7 @@ namespace {
 
 const fs::path kModels = fs::path(CVTOOL_BINARY_DIR) / "test-models-tools-quant";
 
-torch::jit::Module load(const std::string& name) {
-  auto m = torch::jit::load((kModels / name).string());
-  m.eval();
-  return m;
-}
-
-torch::Tensor run(torch::jit::Module& m, const torch::Tensor& x) {
-  torch::NoGradGuard ng;
-  return m.forward({x}).toTensor();
-}
+torch::jit::Module load(const std::string& name) { return test::load_module(kModels / name); }
 
 std::string graph_text(torch::jit::Module& m) {
   std::ostringstream s;
@@ -69,7 +61,7 @@ TEST_CASE("dynamic int8: a Linear with known weights stays within the quantizati
   CHECK(r.ops[0].op == "linear");
   CHECK(r.ops[0].quantized);
   CHECK(graph_text(r.module).find("quantized::linear_dynamic") != std::string::npos);
-  torch::Tensor y = run(m, x), yq = run(r.module, x);
+  torch::Tensor y = test::run_module(m, x), yq = test::run_module(r.module, x);
   // Activations: quint8 per batch over [min(x,0), max(x,0)] (7 bits with reduce_range:
   // the worst case); weights: qint8 per output channel, scale max|w| / 127.5.
   for (int64_t n = 0; n < x.size(0); ++n) {
@@ -108,7 +100,7 @@ TEST_CASE("static int8: activation scale and zero point follow from the calibrat
   // Linear output: the range the float model produces on the calibration inputs.
   double lo = 0, hi = 0;
   for (const auto& x : calibration) {
-    torch::Tensor y = run(m, x);
+    torch::Tensor y = test::run_module(m, x);
     lo = std::min(lo, double(y.min().item<float>()));
     hi = std::max(hi, double(y.max().item<float>()));
   }
@@ -118,12 +110,12 @@ TEST_CASE("static int8: activation scale and zero point follow from the calibrat
   CHECK(r.activation_qparams[2].zero_point == z);
   // And the int8 model computes the same function to within a few steps.
   torch::Tensor x = torch::full({1, 3, 4, 4}, 1.0f);
-  CHECK((run(m, x) - run(r.module, x)).abs().max().item<float>() < 4 * s);
+  CHECK((test::run_module(m, x) - test::run_module(r.module, x)).abs().max().item<float>() < 4 * s);
   // Saved and loaded again, it gives the same answers.
   std::stringstream bytes;
   r.module.save(bytes);
   auto reloaded = torch::jit::load(bytes);
-  CHECK(torch::equal(run(reloaded, x), run(r.module, x)));
+  CHECK(torch::equal(test::run_module(reloaded, x), test::run_module(r.module, x)));
 }
 
 TEST_CASE("fp16 weight storage: lossless for float16-exact weights, rounding-bounded otherwise") {
@@ -131,15 +123,15 @@ TEST_CASE("fp16 weight storage: lossless for float16-exact weights, rounding-bou
   auto r = quantize_module(exact, options(QuantMode::Float16), {});
   CHECK(graph_text(r.module).find("Half") != std::string::npos);
   torch::Tensor x = torch::tensor({{1.0f, -2.0f, 0.5f, 3.0f}});
-  CHECK(torch::equal(run(exact, x), run(r.module, x)));
+  CHECK(torch::equal(test::run_module(exact, x), test::run_module(r.module, x)));
 
   auto lin = load("linear.pt");
   auto r2 = quantize_module(lin, options(QuantMode::Float16), {});
   torch::Tensor w = torch::tensor({0.5f, -1.0f, 0.25f, 2.0f, -0.3f, 0.7f, 1.1f, -0.2f, 0.05f, 0.0f, -0.9f, 0.6f}).reshape({3, 4});
   torch::Tensor w16 = w.to(torch::kHalf).to(torch::kFloat);
   torch::Tensor expected = torch::matmul(x, w16.t()) + torch::tensor({0.1f, -0.2f, 0.3f}).to(torch::kHalf).to(torch::kFloat);
-  CHECK(torch::allclose(run(r2.module, x), expected, 0, 1e-6));
-  CHECK_FALSE(torch::equal(run(r2.module, x), run(lin, x)));  // 0.05, -0.3 ... are not exact in float16
+  CHECK(torch::allclose(test::run_module(r2.module, x), expected, 0, 1e-6));
+  CHECK_FALSE(torch::equal(test::run_module(r2.module, x), test::run_module(lin, x)));  // 0.05, -0.3 ... are not exact in float16
 }
 
 TEST_CASE("static int8 refuses a transposed convolution by name, or keeps it float when allowed") {
@@ -164,7 +156,7 @@ TEST_CASE("static int8 refuses a transposed convolution by name, or keeps it flo
   CHECK(r.ops[1].op == "conv_transpose2d");
   CHECK_FALSE(r.ops[1].quantized);
   torch::Tensor x = calibration[0];
-  CHECK(run(r.module, x).sizes() == run(m, x).sizes());
+  CHECK(test::run_module(r.module, x).sizes() == test::run_module(m, x).sizes());
 
   // Dynamic mode has nothing to do on a model without linear layers: it says so.
   try {

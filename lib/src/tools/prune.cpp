@@ -270,20 +270,13 @@ PruneReport run_prune(const nlohmann::json& config, const PruneJob& job) {
 }
 
 std::string format_prune_table(const PruneReport& r) {
-  auto fixed = [](double v, int digits) {
-    std::ostringstream s;
-    s.setf(std::ios::fixed);
-    s.precision(digits);
-    s << v;
-    return s.str();
-  };
   std::ostringstream s;
   s << "| model | size (KB) | zlib (KB) | conv/linear weights (non-zero) | latency (ms, batch 1) | accuracy | top-1 agreement |\n"
     << "|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& row : r.rows)
-    s << "| " << row.variant << " | " << fixed(row.size_bytes / 1024.0, 1) << " | " << fixed(row.compressed_bytes / 1024.0, 1)
-      << " | " << row.parameters << " (" << row.nonzero << ") | " << fixed(row.latency_ms, 3) << " | "
-      << (row.accuracy < 0 ? "n/a" : fixed(100 * row.accuracy, 2) + "%") << " | " << fixed(100 * row.top1_agreement, 2)
+    s << "| " << row.variant << " | " << format_fixed(row.size_bytes / 1024.0, 1) << " | " << format_fixed(row.compressed_bytes / 1024.0, 1)
+      << " | " << row.parameters << " (" << row.nonzero << ") | " << format_fixed(row.latency_ms, 3) << " | "
+      << (row.accuracy < 0 ? "n/a" : format_fixed(100 * row.accuracy, 2) + "%") << " | " << format_fixed(100 * row.top1_agreement, 2)
       << "% |\n";
   return s.str();
 }

@@ -141,20 +141,13 @@ QuantizeReport run_quantize(const nlohmann::json& config, const QuantizeJob& job
 }
 
 std::string format_quantize_table(const QuantizeReport& r) {
-  auto fixed = [](double v, int digits) {
-    std::ostringstream s;
-    s.setf(std::ios::fixed);
-    s.precision(digits);
-    s << v;
-    return s.str();
-  };
   std::ostringstream s;
   s << "| model | size (KB) | latency (ms, batch 1) | accuracy | top-1 agreement | max |diff| | cosine |\n"
     << "|---|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& row : r.rows)
-    s << "| " << row.variant << " | " << fixed(row.size_bytes / 1024.0, 1) << " | " << fixed(row.latency_ms, 3) << " | "
-      << (row.accuracy < 0 ? "n/a" : fixed(100 * row.accuracy, 2) + "%") << " | " << fixed(100 * row.top1_agreement, 2)
-      << "% | " << fixed(row.max_abs_diff, 5) << " | " << fixed(row.mean_cosine, 5) << " |\n";
+    s << "| " << row.variant << " | " << format_fixed(row.size_bytes / 1024.0, 1) << " | " << format_fixed(row.latency_ms, 3) << " | "
+      << (row.accuracy < 0 ? "n/a" : format_fixed(100 * row.accuracy, 2) + "%") << " | " << format_fixed(100 * row.top1_agreement, 2)
+      << "% | " << format_fixed(row.max_abs_diff, 5) << " | " << format_fixed(row.mean_cosine, 5) << " |\n";
   return s.str();
 }
 

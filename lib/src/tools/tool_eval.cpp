@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "cvtool/core/error.hpp"
 #include "cvtool/core/tensor.hpp"
@@ -42,6 +43,14 @@ torch::Tensor model_output(Model& model, const torch::Tensor& x, int index) {
     throw Error(ErrorKind::Config, "model.output: " + std::to_string(index) + " but the model has " +
                                        std::to_string(outs.size()) + " outputs");
   return outs[index].to(torch::kFloat).reshape({x.size(0), -1});
+}
+
+std::string format_fixed(double v, int digits) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(digits);
+  s << v;
+  return s.str();
 }
 
 }  // namespace cvtool

@@ -19,6 +19,9 @@ std::vector<std::string> read_model_labels(const nlohmann::json& model);
 // folder's number when there are no labels), or -1.
 int image_folder_label(const std::string& path, const std::vector<std::string>& labels);
 
+// v with `digits` decimals, for the tools' Markdown tables.
+std::string format_fixed(double v, int digits);
+
 // Output `index` of the model on x as float, one row per batch item.
 torch::Tensor model_output(Model& model, const torch::Tensor& x, int index);
 
