@@ -107,6 +107,30 @@ int run_train_pretext(TrainOptions& t) {
   return kExitOk;
 }
 
+// Options train classify and train pretext share: optimiser and schedule, step size and
+// stopping, and how the run is driven and reported.
+void add_schedule_options(CLI::App* cmd, TrainOptions& t) {
+  cmd->add_option("--optimizer", t.optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
+  cmd->add_option("--schedule", t.schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
+  cmd->add_option("--epochs", t.epochs, "Epochs")->check(CLI::PositiveNumber);
+}
+
+void add_step_options(CLI::App* cmd, TrainOptions& t) {
+  cmd->add_option("--lr", t.lr, "Learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--weight-decay", t.weight_decay, "Weight decay")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--patience", t.patience, "Early stopping: epochs without a lower val loss (0: never)")->check(CLI::NonNegativeNumber);
+}
+
+void add_run_options(CLI::App* cmd, TrainOptions& t) {
+  cmd->add_flag("--resume", t.resume, "Continue from RUN_DIR/last.pt");
+  cmd->add_option("--threads", t.common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--jsonl", t.common.jsonl, "Print a JSON summary of the run on stdout");
+  cmd->add_flag("-q,--quiet", t.common.quiet, "Only warnings and errors on stderr");
+  cmd->add_flag("-v,--verbose", t.common.verbose, "More logging");
+  cmd->add_option("--progress", t.common.progress, "Progress bar per epoch: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+}
+
 }  // namespace
 
 Command register_train(CLI::App& app) {
@@ -125,13 +149,9 @@ Command register_train(CLI::App& app) {
   cls->add_option("--freeze", t->freeze, "Freeze backbone parameters up to and including this layer ('all': whole backbone)");
   cls->add_option("--imgsz", t->imgsz, "Input size: S or W H")->expected(1, 2);
   cls->add_option("--dropout", t->dropout, "Dropout before the head")->check(CLI::Range(0.0, 0.95));
-  cls->add_option("--optimizer", t->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
-  cls->add_option("--schedule", t->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
-  cls->add_option("--epochs", t->epochs, "Epochs")->check(CLI::PositiveNumber);
+  add_schedule_options(cls, *t);
   cls->add_option("--batch", t->batch, "Global batch size (split over data-parallel ranks)")->check(CLI::PositiveNumber);
-  cls->add_option("--lr", t->lr, "Learning rate")->check(CLI::PositiveNumber);
-  cls->add_option("--weight-decay", t->weight_decay, "Weight decay")->check(CLI::NonNegativeNumber);
-  cls->add_option("--patience", t->patience, "Early stopping: epochs without a lower val loss (0: never)")->check(CLI::NonNegativeNumber);
+  add_step_options(cls, *t);
   cls->add_option("--sampler", t->sampler, "shuffle, oversample or undersample")
       ->check(CLI::IsMember({"shuffle", "oversample", "undersample"}));
   cls->add_option("--class-weights", t->class_weights, "none or balanced")->check(CLI::IsMember({"none", "balanced"}));
@@ -142,13 +162,7 @@ Command register_train(CLI::App& app) {
   cls->add_option("--adv-ratio", t->adv_ratio, "Share of each batch made adversarial (adversarial.ratio)")
       ->check(CLI::Range(0.0, 1.0));
   cls->add_option("--seed", t->seed, "Seed (split, init, order, augmentation)")->check(CLI::NonNegativeNumber);
-  cls->add_flag("--resume", t->resume, "Continue from RUN_DIR/last.pt");
-  cls->add_option("--threads", t->common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  cls->add_flag("--jsonl", t->common.jsonl, "Print a JSON summary of the run on stdout");
-  cls->add_flag("-q,--quiet", t->common.quiet, "Only warnings and errors on stderr");
-  cls->add_flag("-v,--verbose", t->common.verbose, "More logging");
-  cls->add_option("--progress", t->common.progress, "Progress bar per epoch: auto (on a terminal), on, off")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
+  add_run_options(cls, *t);
   cls->footer(
       "\nData-parallel: set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (as torchrun/Slurm do) and start one\n"
       "process per rank; --batch is the global batch; rank 0 writes the run folder.\n"
@@ -173,22 +187,12 @@ Command register_train(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   pre->add_option("--backbone", p->backbone, "Start from this TorchScript backbone (default: a new small CNN)");
   pre->add_option("--imgsz", p->imgsz, "Input size: S or W H")->expected(1, 2);
-  pre->add_option("--optimizer", p->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
-  pre->add_option("--schedule", p->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
-  pre->add_option("--epochs", p->epochs, "Epochs")->check(CLI::PositiveNumber);
+  add_schedule_options(pre, *p);
   pre->add_option("--batch", p->batch, "Global batch size")->check(CLI::PositiveNumber);
-  pre->add_option("--lr", p->lr, "Learning rate")->check(CLI::PositiveNumber);
-  pre->add_option("--weight-decay", p->weight_decay, "Weight decay")->check(CLI::NonNegativeNumber);
-  pre->add_option("--patience", p->patience, "Early stopping: epochs without a lower val loss (0: never)")->check(CLI::NonNegativeNumber);
+  add_step_options(pre, *p);
   pre->add_option("--seed", p->seed, "Seed (split, init, order, augmentation, pretext labels, permutation set)")
       ->check(CLI::NonNegativeNumber);
-  pre->add_flag("--resume", p->resume, "Continue from RUN_DIR/last.pt");
-  pre->add_option("--threads", p->common.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  pre->add_flag("--jsonl", p->common.jsonl, "Print a JSON summary of the run on stdout");
-  pre->add_flag("-q,--quiet", p->common.quiet, "Only warnings and errors on stderr");
-  pre->add_flag("-v,--verbose", p->common.verbose, "More logging");
-  pre->add_option("--progress", p->common.progress, "Progress bar per epoch: auto (on a terminal), on, off")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
+  add_run_options(pre, *p);
   pre->footer(
       "\nThe run folder gets backbone.pt (features N x C), pretext.json (task, permutation set), metrics.jsonl\n"
       "and pretext_model.pt + classify.json (the pretext classifier itself).\n"
