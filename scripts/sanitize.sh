@@ -25,5 +25,5 @@ built=$(date +%s)
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_odr_violation=0:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 cd "$BUILD"
-ctest --output-on-failure -j1 -R '^(unit: |fuzz replay: )' "$@"
+ctest --output-on-failure -j1 -R '^(unit:|fuzz replay: )' "$@"
 echo "sanitize: build $((built - start)) s, tests $(( $(date +%s) - built )) s" >&2
