@@ -62,6 +62,8 @@ for target in "${TARGETS[@]}"; do
   corpus="$OUT/corpus/$target"
   findings="$OUT/findings/$target"
   mkdir -p "$corpus" "$findings"
+  started="$OUT/.started_$target"  # findings of earlier runs stay in the folder: count only this run's
+  touch "$started"
   echo "fuzzing $target for ${SECONDS_PER_TARGET}s" >&2
   set +e
   parallel=()
@@ -73,7 +75,7 @@ for target in "${TARGETS[@]}"; do
   rc=$?
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/fuzz_$target.log" | awk '{s+=$2} END {print s+0}')
-  crashes=$(find "$findings" -type f | wc -l)
+  crashes=$(find "$findings" -type f -newer "$started" | wc -l)
   summary+=("$target: ${SECONDS_PER_TARGET}s, $execs execs, corpus $(ls "$corpus" | wc -l) files, findings $crashes (exit $rc)")
 done
 printf '%s\n' "${summary[@]}"

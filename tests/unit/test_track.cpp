@@ -142,6 +142,11 @@ TEST_CASE("MOT files parse, and malformed rows are errors naming file and line")
   CHECK_THROWS_WITH(parse_mot("1,1,x,0,1,1\n", "gt.txt"), "gt.txt:1: not a number: 'x'");
   CHECK_THROWS_WITH(parse_mot("1,1,0,0\n", "p.txt"), "p.txt:1: expected frame,id,x,y,w,h[,score,...], got 4 fields");
   CHECK_THROWS_WITH(parse_mot("0,1,0,0,1,1\n", "p.txt"), "p.txt:1: frame must be a whole number >= 1");
+  CHECK_THROWS_WITH(parse_mot("1,1.5,0,0,1,1\n", "p.txt"), "p.txt:1: id must be a whole number");
+  // Found by fuzzing: a 70-digit id was converted to int (undefined behaviour).
+  CHECK_THROWS_WITH(parse_mot("1,1,0,0,1,1\n1,6666666666666666666666666666666666666666666666666666666666666666666666662,50,60,10,10\n", "p.txt"),
+                    "p.txt:2: value out of range");
+  CHECK_THROWS_WITH(parse_mot("1,1,0,0,1e300,1\n", "p.txt"), "p.txt:1: value out of range");
 }
 
 namespace {

@@ -34,8 +34,14 @@ std::vector<MotRow> parse_mot(const std::string& text, const std::string& name) 
                                         std::to_string(v.size()) + " fields");
     for (double x : v)
       if (!std::isfinite(x)) throw Error(ErrorKind::Input, name + ":" + std::to_string(number) + ": non-finite value");
+    // Pixels, scores and counts: past 1e9 is no MOT file, and past int/float range the
+    // conversions below would be undefined.
+    for (double x : v)
+      if (std::abs(x) > 1e9) throw Error(ErrorKind::Input, name + ":" + std::to_string(number) + ": value out of range");
     if (v[0] < 1 || v[0] != std::floor(v[0]))
       throw Error(ErrorKind::Input, name + ":" + std::to_string(number) + ": frame must be a whole number >= 1");
+    if (v[1] != std::floor(v[1]))
+      throw Error(ErrorKind::Input, name + ":" + std::to_string(number) + ": id must be a whole number");
     if (v[4] < 0 || v[5] < 0)
       throw Error(ErrorKind::Input, name + ":" + std::to_string(number) + ": negative box size");
     MotRow r;
