@@ -44,6 +44,7 @@ struct Case {
   std::vector<int64_t> shape;
   double scale;      // input range
   double tolerance;  // max abs difference allowed
+  bool oneDNN_fusion_safe = true;  // optimize_for_inference keeps its outputs
 };
 
 const std::vector<Case>& cases() {
@@ -51,6 +52,7 @@ const std::vector<Case>& cases() {
       {"centernet", {1, 512, 512, 3}, 255.0, 5e-3},  // box distances up to ~512 px: 1e-5 relative
       {"ppocrv4-det", {1, 3, 320, 320}, 2.0, 1e-4},  // probability map
       {"ppocrv4-rec", {2, 3, 48, 320}, 2.0, 1e-4},   // softmax over 6625 characters
+      {"ppocr-cls", {2, 3, 48, 192}, 2.0, 1e-4, false},  // softmax over 2 orientations
       {"selfie-segmentation", {1, 256, 256, 3}, 1.0, 1e-4},
   };
   return c;
@@ -82,7 +84,12 @@ TEST_CASE("model optimisations: optimize_for_inference keeps the zoo models' out
     fused.optimize_for_inference = true;
     double diff = max_abs_diff(run(zoo(c.model), plain, x), run(zoo(c.model), fused, x));
     WARN(c.model << " max abs diff " << diff);
-    REQUIRE(diff <= c.tolerance);
+    // PP-OCR cls comes out changed by 0.36 in probability: one reason the option is off
+    // by default. Should a LibTorch update fix it, this fails and the flag can go.
+    if (c.oneDNN_fusion_safe)
+      REQUIRE(diff <= c.tolerance);
+    else
+      REQUIRE(diff > 0.1);
   }
 }
 

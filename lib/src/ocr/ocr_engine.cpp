@@ -29,6 +29,7 @@ std::unique_ptr<Model> load_model(const nlohmann::json& section, const nlohmann:
   ModelOptions options;
   options.device = config["runtime"]["device"].get<std::string>();
   if (!section["sha256"].is_null()) options.sha256 = section["sha256"].get<std::string>();
+  options.channels_last = section.value("channels_last", false);  // schema default; configs built in code may omit it
   return std::make_unique<Model>(section["model"].get<std::string>(), options);
 }
 
