@@ -174,4 +174,9 @@ TEST_CASE("Malformed documents name the entry", "[coco]") {
           gt, Json::array({{{"image_id", 1}, {"category_id", 1}, {"bbox", {0, 0, 1, 1}}}})),
       Catch::Contains("predictions[0]"));
   CHECK_THROWS_AS(evaluate_coco_detections(Json::object(), Json::array()), Error);
+  // Found by fuzzing: a numeric category name escaped as a json type_error.
+  gt = ground_truth({ann(1, 1, 0, 0, 10, 10)});
+  gt["categories"][1]["name"] = 400;
+  CHECK_THROWS_WITH(evaluate_coco_detections(gt, Json::array()),
+                    "ground truth: categories[1].name: expected a string");
 }

@@ -204,7 +204,10 @@ CocoEvalResult evaluate_coco(const Json& ground_truth, const Json& predictions, 
     if (!categories[i].is_object() || !categories[i].contains("id") ||
         !categories[i]["id"].is_number_integer())
       throw Error(ErrorKind::Config, where("ground truth", "categories", i) + ": no integer 'id'");
-    cats.emplace_back(categories[i]["id"].get<int>(), categories[i].value("name", std::string()));
+    const Json& category = categories[i];
+    if (category.contains("name") && !category["name"].is_string())
+      throw Error(ErrorKind::Config, where("ground truth", "categories", i) + ".name: expected a string");
+    cats.emplace_back(category["id"].get<int>(), category.value("name", std::string()));
   }
   std::sort(cats.begin(), cats.end());
   for (const auto& [id, name] : cats) {
