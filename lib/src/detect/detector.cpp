@@ -99,8 +99,11 @@ Detector::Detector(const nlohmann::json& config) : impl_(std::make_unique<Impl>(
     torch::IValue out;
     try {
       out = d.model->forward(d.family->make_inputs(blank.to(d.model->device())));
-    } catch (const std::exception& e) {  // c10::Error, or the interpreter's own rethrow
-      // Mostly a graph traced for one input size (the zoo's CenterNet: 512x512 only).
+    } catch (const Error&) {
+      throw;  // Model::forward's own: a call that does not fit the model's signature
+    } catch (const std::exception& e) {
+      // The interpreter's runtime error inside the graph: mostly a graph traced for one
+      // input size (the zoo's CenterNet: 512x512 only).
       throw Error(ErrorKind::Config, m["path"].get<std::string>() + ": the model does not run on a " +
                                          std::to_string(probe.width) + "x" + std::to_string(probe.height) +
                                          " input (model.input_size, --imgsz): " + last_line(e.what()));
